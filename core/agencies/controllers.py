@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+
+from core.agencies import importing, services
+from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
+from core.schemas import MAX_LIMIT, Page
+from core.tenancy import TenantContext
+
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class AgencyController(Controller):
+    path = "/agencies"
+    tags = ["agencies"]
+
+    @get("/", summary="List agencies", opt={"permission": "agencies.read"})
+    async def list_agencies(
+        self, ctx: TenantContext,
+        level: Level | None = None,
+        parent_id: uuid.UUID | None = None,
+        required: bool | None = None,
+        active: bool | None = None,
+        active_on: date | None = None,
+        q: Annotated[str | None, Parameter(max_length=200, description="accent-insensitive search")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Page[AgencyRead]:
+        rows, total = await services.search(ctx, level=level, parent_id=parent_id, required=required, active=active,
+                                            active_on=active_on, q=q, limit=limit, offset=offset)
+        return Page(items=[services.to_read(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", summary="Create an agency", opt={"permission": "agencies.write"})
+    async def create_agency(self, ctx: TenantContext, data: AgencyCreate) -> AgencyRead:
+        return services.to_read(await services.create(ctx, data))
+
+    @get("/{agency_id:uuid}", summary="Read an agency", opt={"permission": "agencies.read"})
+    async def get_agency(self, ctx: TenantContext, agency_id: uuid.UUID) -> AgencyRead:
+        return services.to_read(await ctx.ensure_agency(agency_id))
+
+    @patch("/{agency_id:uuid}", summary="Update or move an agency", opt={"permission": "agencies.write"})
+    async def update_agency(self, ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -> AgencyRead:
+        return services.to_read(await services.update(ctx, agency_id, data))
+
+    @delete("/{agency_id:uuid}", summary="Close an agency (sets valid_to; nothing is deleted)",
+            opt={"permission": "agencies.write"}, status_code=200)
+    async def close_agency(self, ctx: TenantContext, agency_id: uuid.UUID) -> AgencyRead:
+        return services.to_read(await services.close(ctx, agency_id))
+
+    @post("/import", summary="Bulk import agencies from CSV or XLSX (dry_run=true reports, writes nothing)",
+          opt={"permission": "agencies.import"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)
+    async def import_agencies(
+        self, ctx: TenantContext,
+        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: bool = True,
+    ) -> ImportReport:
+        content = await data.read()
+        return await importing.run_import(ctx, data.filename or "", data.content_type, content, dry_run)

@@ -1,0 +1,203 @@
+"""Bulk import of agencies from CSV or XLSX: a dry run reports every bad row; a real run writes all or none.
+
+Columns (header row, any order, case-insensitive): code, name, level, parent_code, required, valid_from,
+valid_to. `parent_code` names an existing agency of the province or another row of the same file.
+`required` accepts 1/0, true/false, yes/no, có/không, x. Dates are YYYY-MM-DD or DD/MM/YYYY.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from core.agencies.schemas import LEVELS, ImportError_, ImportReport
+from core.agencies.services import code_key
+from core.db import transaction
+from core.errors import BadRequest, Unprocessable
+from core.tables import Agency
+from core.tenancy import TenantContext
+from core.text import fold
+
+COLUMNS = ("code", "name", "level", "parent_code", "required", "valid_from", "valid_to")
+REQUIRED_COLUMNS = ("code", "name", "level")
+TRUE = {"1", "true", "yes", "y", "x", "co", "có"}
+FALSE = {"0", "false", "no", "n", "khong", "không", ""}
+MAX_ROWS = 20000
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_csv(content: bytes) -> list[tuple[int, list[Any]]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the CSV file is not valid UTF-8 (byte {exc.start})", field="file") from exc
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+
+
+def _read_xlsx(content: bytes) -> list[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:
+        raise BadRequest("the file is not a readable XLSX workbook", field="file") from exc
+    sheet = wb.worksheets[0]
+    return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+
+
+def read_table(filename: str, content_type: str | None, content: bytes) -> list[Row]:
+    is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
+    raw = _read_xlsx(content) if is_xlsx else _read_csv(content)
+    raw = [(line, cells) for line, cells in raw if any(str(c).strip() for c in cells if c is not None)]
+    if not raw:
+        raise BadRequest("the file is empty", field="file")
+    header_line, header = raw[0]
+    names = [fold(str(h or "")).replace(" ", "_") for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise BadRequest(f"the header row (line {header_line}) lacks the column(s): {', '.join(missing)}", field="file")
+    unknown = [n for n in names if n and n not in COLUMNS]
+    if unknown:
+        raise BadRequest(f"unknown column(s) in the header row: {', '.join(unknown)}", field="file")
+    if len(raw) - 1 > MAX_ROWS:
+        raise BadRequest(f"at most {MAX_ROWS} rows per import", field="file")
+    rows = []
+    for line, cells in raw[1:]:
+        values = {name: (cells[i] if i < len(cells) else None) for i, name in enumerate(names) if name}
+        rows.append(Row(line=line, values=values))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value: Any) -> date | None:
+    if value is None or _text(value) == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[ImportError_]:
+    errors: list[ImportError_] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        v, p = row.values, row.parsed
+
+        def err(fld: str | None, msg: str) -> None:
+            errors.append(ImportError_(line=row.line, field=fld, message=msg))
+
+        code = _text(v.get("code"))
+        if not code or len(code) > 50:
+            err("code", "code is required (at most 50 characters)")
+        elif code.lower() in existing:
+            err("code", f"an agency with code {code!r} already exists in this province")
+        elif code.lower() in seen:
+            err("code", f"code {code!r} is repeated (first on line {seen[code.lower()]})")
+        else:
+            seen[code.lower()] = row.line
+        name = _text(v.get("name"))
+        if not name or len(name) > 255:
+            err("name", "name is required (at most 255 characters)")
+        level = fold(_text(v.get("level")))
+        if level not in LEVELS:
+            err("level", f"level must be one of {', '.join(LEVELS)}")
+        required = fold(_text(v.get("required")))
+        if required not in TRUE | FALSE:
+            err("required", f"required must be yes or no, got {_text(v.get('required'))!r}")
+        try:
+            valid_from = _date(v.get("valid_from")) or date.today()
+            valid_to = _date(v.get("valid_to"))
+            if valid_to is not None and valid_to < valid_from:
+                err("valid_to", "valid_to must not be before valid_from")
+        except ValueError as exc:
+            err("valid_from" if "valid_from" in str(exc) else "valid_to", str(exc))
+            valid_from, valid_to = date.today(), None
+        p.update(code=code, name=name, level=level, required=required in TRUE, valid_from=valid_from,
+                 valid_to=valid_to, parent_code=_text(v.get("parent_code")))
+    # Parents: an existing agency, or another row of the file (without cycles).
+    by_code = {r.parsed["code"].lower(): r for r in rows if r.parsed.get("code")}
+    for row in rows:
+        parent = row.parsed["parent_code"].lower()
+        if not parent:
+            continue
+        if parent not in existing and parent not in by_code:
+            errors.append(ImportError_(line=row.line, field="parent_code",
+                                       message=f"no agency with code {row.parsed['parent_code']!r}"))
+            continue
+        chain, node = {row.parsed["code"].lower()}, parent
+        while node in by_code and node not in existing:
+            if node in chain:
+                errors.append(ImportError_(line=row.line, field="parent_code", message="parent codes form a cycle"))
+                break
+            chain.add(node)
+            node = by_code[node].parsed["parent_code"].lower()
+            if not node:
+                break
+    return sorted(errors, key=lambda e: e.line)
+
+
+def _depth(row: Row, by_code: dict[str, Row]) -> int:
+    depth, node = 0, row.parsed["parent_code"].lower()
+    while node and node in by_code and depth <= len(by_code):
+        depth += 1
+        node = by_code[node].parsed["parent_code"].lower()
+    return depth
+
+
+async def run_import(ctx: TenantContext, filename: str, content_type: str | None, content: bytes,
+                     dry_run: bool) -> ImportReport:
+    rows = read_table(filename, content_type, content)
+    existing_rows = await ctx.scope(Agency).select(Agency.id, Agency.code)
+    existing = {r["code"].lower(): r for r in existing_rows}
+    errors = _validate(rows, existing)
+    report = ImportReport(dry_run=dry_run, rows=len(rows), valid=not errors, created=0, errors=errors)
+    if dry_run:
+        return report
+    if errors:
+        raise Unprocessable(f"the file has {len(errors)} error(s); nothing was imported",
+                            errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors])
+    by_code = {r.parsed["code"].lower(): r for r in rows}
+    ids = {code: r["id"] for code, r in existing.items()}
+    async with transaction():
+        for row in sorted(rows, key=lambda r: _depth(r, by_code)):
+            p = row.parsed
+            new_id = uuid.uuid4()
+            await ctx.scope(Agency).insert({
+                "id": new_id, "code": p["code"], "code_key": code_key(ctx.tenant.id, p["code"]), "name": p["name"],
+                "name_folded": fold(p["name"]), "level": p["level"], "required": p["required"],
+                "parent_id": ids[p["parent_code"].lower()] if p["parent_code"] else None,
+                "valid_from": p["valid_from"], "valid_to": p["valid_to"],
+            }, action="import")
+            ids[p["code"].lower()] = new_id
+    report.created = len(rows)
+    return report

@@ -1,0 +1,122 @@
+"""Agency rules: codes unique per tenant, parents in the same tenant, no cycles, close instead of delete."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate
+from core.errors import BadRequest, Conflict, Forbidden
+from core.schemas import to_struct
+from core.tables import Agency
+from core.tenancy import TenantContext
+from core.text import fold, like_pattern
+
+
+def code_key(tenant_id: uuid.UUID, code: str) -> str:
+    return f"{tenant_id}:{code.lower()}"
+
+
+def is_active(row: dict[str, Any], on: date | None = None) -> bool:
+    on = on or date.today()
+    return row["valid_from"] <= on and (row["valid_to"] is None or row["valid_to"] > on)
+
+
+def to_read(row: dict[str, Any]) -> AgencyRead:
+    return to_struct({**row, "active": is_active(row)}, AgencyRead)
+
+
+async def _check_code_free(ctx: TenantContext, code: str, exclude: uuid.UUID | None = None) -> None:
+    query = ctx.scope(Agency).select(Agency.id).where(Agency.code_key == code_key(ctx.tenant.id, code))
+    row = await query.first()
+    if row and row["id"] != exclude:
+        raise Conflict(f"an agency with code {code!r} already exists in this province", field="code")
+
+
+def _check_dates(valid_from: date, valid_to: date | None) -> None:
+    if valid_to is not None and valid_to < valid_from:
+        raise BadRequest("valid_to must not be before valid_from", field="valid_to")
+
+
+async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
+    if data.parent_id is not None:
+        await ctx.ensure_agency(data.parent_id, write=True)
+    elif ctx.is_agency_bound:
+        raise Forbidden("an agency officer may create agencies only under its own agency", field="parent_id")
+    valid_from = data.valid_from or date.today()
+    _check_dates(valid_from, data.valid_to)
+    await _check_code_free(ctx, data.code)
+    return await ctx.scope(Agency).insert({
+        "code": data.code, "code_key": code_key(ctx.tenant.id, data.code), "name": data.name,
+        "name_folded": fold(data.name), "level": data.level, "parent_id": data.parent_id,
+        "required": data.required, "valid_from": valid_from, "valid_to": data.valid_to,
+    })
+
+
+async def update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -> dict[str, Any]:
+    current = await ctx.ensure_agency(agency_id, write=True)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    if "parent_id" in changes and changes["parent_id"] != current["parent_id"]:
+        new_parent = changes["parent_id"]
+        if new_parent is None:
+            if ctx.is_agency_bound:
+                raise Forbidden("an agency officer may not make an agency a top-level unit", field="parent_id")
+        else:
+            await ctx.ensure_agency(new_parent, write=True)
+            if new_parent in await ctx.agency_subtree(current["id"]):
+                raise Conflict("an agency cannot be moved under itself or one of its sub-units", field="parent_id")
+    if "code" in changes:
+        await _check_code_free(ctx, changes["code"], exclude=current["id"])
+        changes["code_key"] = code_key(ctx.tenant.id, changes["code"])
+    if "name" in changes:
+        changes["name_folded"] = fold(changes["name"])
+    _check_dates(changes.get("valid_from", current["valid_from"]), changes.get("valid_to", current["valid_to"]))
+    if not changes:
+        return current
+    return await ctx.scope(Agency).update(current["id"], changes)
+
+
+async def close(ctx: TenantContext, agency_id: uuid.UUID, on: date | None = None) -> dict[str, Any]:
+    """Close an agency (sets valid_to). Nothing is deleted; open sub-units must be closed or moved first."""
+    current = await ctx.ensure_agency(agency_id, write=True)
+    on = on or date.today()
+    if current["valid_to"] is not None and current["valid_to"] <= on:
+        return current
+    open_children = await ctx.scope(Agency).count().where(
+        (Agency.parent_id == current["id"]) & (Agency.valid_to.is_null() | (Agency.valid_to > on))
+    )
+    if open_children:
+        raise Conflict(f"the agency has {open_children} open sub-unit(s); close or move them first")
+    return await ctx.scope(Agency).update(current["id"], {"valid_to": max(on, current["valid_from"])}, action="close")
+
+
+async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID | None, required: bool | None,
+                 active: bool | None, active_on: date | None, q: str | None, limit: int, offset: int
+                 ) -> tuple[list[dict[str, Any]], int]:
+    conds = []
+    if level:
+        conds.append(Agency.level == level)
+    if parent_id:
+        conds.append(Agency.parent_id == parent_id)
+    if required is not None:
+        conds.append(Agency.required == required)
+    if active is not None or active_on is not None:
+        on = active_on or date.today()
+        is_open = (Agency.valid_from <= on) & (Agency.valid_to.is_null() | (Agency.valid_to > on))
+        if active is False:
+            conds.append((Agency.valid_from > on) | (Agency.valid_to <= on))
+        else:
+            conds.append(is_open)
+    if q and q.strip():
+        pattern = like_pattern(q)
+        conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(pattern))
+    query = ctx.scope(Agency).select()
+    count = ctx.scope(Agency).count()
+    for cond in conds:
+        query = query.where(cond)
+        count = count.where(cond)
+    rows = await query.order_by(Agency.level).order_by(Agency.name_folded).limit(limit).offset(offset)
+    return rows, await count

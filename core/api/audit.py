@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from core.schemas import MAX_LIMIT, Page
+from core.tables import AuditEvent
+from core.tenancy import TenantContext
+
+
+class AuditEventRead(msgspec.Struct):
+    id: uuid.UUID
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_email: str
+    action: str
+    entity: str
+    entity_id: str | None
+    before: Any
+    after: Any
+    request_id: str | None
+
+
+def _load(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) and value else value
+
+
+class AuditController(Controller):
+    path = "/audit-events"
+    tags = ["audit"]
+
+    @get("/", summary="The audit trail of the province, newest first", opt={"permission": "audit.read"})
+    async def list_events(
+        self, ctx: TenantContext,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        actor_id: uuid.UUID | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Page[AuditEventRead]:
+        conds = []
+        if entity:
+            conds.append(AuditEvent.entity == entity)
+        if entity_id:
+            conds.append(AuditEvent.entity_id == entity_id)
+        if actor_id:
+            conds.append(AuditEvent.actor_id == actor_id)
+        if action:
+            conds.append(AuditEvent.action == action)
+        if since:
+            conds.append(AuditEvent.at >= since)
+        if until:
+            conds.append(AuditEvent.at < until)
+        query, count = ctx.scope(AuditEvent).select(), ctx.scope(AuditEvent).count()
+        for cond in conds:
+            query, count = query.where(cond), count.where(cond)
+        rows = await query.order_by(AuditEvent.at, ascending=False).limit(limit).offset(offset)
+        items = [AuditEventRead(**{k: (_load(v) if k in ("before", "after") else v) for k, v in row.items()
+                                   if k in AuditEventRead.__struct_fields__}) for row in rows]
+        return Page(items=items, total=await count, limit=limit, offset=offset)

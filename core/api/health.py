@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Response, get
+
+from core import db
+from core.errors import problem_response
+from core.settings import get_settings
+
+
+@get("/health", summary="Process is alive (no I/O)", exclude_from_auth=True, sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _redis_ping(url: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+@get("/ready", summary="Database and Redis answer", exclude_from_auth=True)
+async def ready() -> Response:
+    checks: dict[str, str] = {}
+    failed = []
+    try:
+        await asyncio.wait_for(db.ping(), timeout=5)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+        failed.append("database")
+    redis_url = get_settings().redis_url
+    if redis_url:
+        try:
+            await asyncio.wait_for(_redis_ping(redis_url), timeout=5)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+            failed.append("redis")
+    if failed:
+        return problem_response(503, f"not ready: {', '.join(failed)} did not answer", checks=checks)
+    return Response({"status": "ready", "checks": checks})

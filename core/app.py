@@ -1,0 +1,99 @@
+"""The app factory: core routes, tenants routes and every enabled plugin's routes under one tenancy guard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from core import __version__, db
+from core.agencies.controllers import AgencyController
+from core.api.audit import AuditController
+from core.api.auth import login, me
+from core.api.health import health, ready
+from core.auth import make_jwt_auth
+from core.errors import EXCEPTION_HANDLERS
+from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
+from core.logging import configure_logging, request_context_middleware
+from core.permissions import known_permission
+from core.plugins import PluginError, PluginSystem, get_plugin_system
+from core.settings import Settings, get_settings
+from core.users.controllers import UserController
+from tenants.controllers import TenantController, TenantsController, list_modules
+
+
+def _plugin_routers(system: PluginSystem) -> list[Router]:
+    routers = []
+    for name in system.module_names():
+        handlers = system.modules[name].route_handlers
+        if handlers:
+            routers.append(Router(path=f"{TENANT_PREFIX}/{name}", route_handlers=handlers, guards=[tenant_guard],
+                                  opt={"module": name}, tags=[name]))
+    return routers
+
+
+def _check_routes(app: Litestar) -> None:
+    """Fail start-up on a route registered twice or a tenant route without a known permission."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in getattr(handler, "http_methods", ()):
+                if method in ("HEAD", "OPTIONS"):
+                    continue
+                seen[(route.path, method)] += 1
+                if route.path.startswith("/api/v1/tenants/{tenant_code"):
+                    perm = handler.opt.get("permission")
+                    if not perm or not known_permission(perm):
+                        module = handler.opt.get("module", "core")
+                        raise PluginError(f"route {method} {route.path} (module {module}) must name a known "
+                                          f"permission in opt['permission'], got {perm!r}")
+    duplicates = [f"{m} {p}" for (p, m), n in seen.items() if n > 1]
+    if duplicates:
+        raise PluginError(f"routes registered more than once: {', '.join(sorted(duplicates))}")
+
+
+def create_app(settings: Settings | None = None, system: PluginSystem | None = None) -> Litestar:
+    settings = settings or get_settings()
+    system = system or get_plugin_system()
+    configure_logging(settings)
+    jwt_auth = make_jwt_auth(settings)
+
+    tenant_router = Router(path=TENANT_PREFIX, guards=[tenant_guard],
+                           route_handlers=[TenantController, AgencyController, UserController, AuditController])
+
+    async def on_startup(app: Litestar) -> None:
+        await db.start()
+
+    async def on_shutdown(app: Litestar) -> None:
+        await db.stop()
+
+    app = Litestar(
+        route_handlers=[health, ready, login, me, list_modules, TenantsController, tenant_router,
+                        *_plugin_routers(system)],
+        dependencies={"ctx": Provide(provide_ctx)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        on_app_init=[jwt_auth.on_app_init],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        middleware=[request_context_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="isogov", version=__version__, path="/schema",
+            description="ISO 9001 quality management of Vietnamese provinces' state agencies",
+            components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
+        ),
+        state=State({"jwt_auth": jwt_auth, "plugins": system}),
+        debug=False,
+    )
+    _check_routes(app)
+    return app
+
+
+def app_from_env() -> Any:
+    """Entry point for uvicorn (`core.app:app_from_env` with --factory)."""
+    return create_app()

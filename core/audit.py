@@ -1,0 +1,48 @@
+"""The one audit mechanism: every write records actor, tenant, action, entity, before and after."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+
+from core.tenancy import unscoped
+
+if TYPE_CHECKING:
+    from core.tenancy import TenantContext
+
+log = structlog.get_logger("isogov.audit")
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return msgspec.json.encode(value).decode("utf-8")
+
+
+async def record(ctx: "TenantContext | None", *, action: str, entity: str, entity_id: Any,
+                 before: Any = None, after: Any = None, tenant_id: uuid.UUID | None = None) -> None:
+    """Write an audit row (call it inside the transaction of the change it describes).
+
+    Without a tenant context (platform writes such as creating a platform user), pass `tenant_id` or None.
+    """
+    from core.tables import AuditEvent
+
+    actor = ctx.actor if ctx is not None else None
+    row = AuditEvent(
+        id=uuid.uuid4(),
+        tenant_id=ctx.tenant.id if ctx is not None else tenant_id,
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else "system",
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        before=_json(before),
+        after=_json(after),
+        request_id=(ctx.request_id if ctx is not None else None) or structlog.contextvars.get_contextvars().get("request_id"),
+    )
+    with unscoped():
+        await AuditEvent.insert(row)
+    log.info("audit", action=action, entity=entity, entity_id=str(entity_id))

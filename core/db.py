@@ -1,0 +1,74 @@
+"""The database engine (SQLite embedded, PostgreSQL in production) and the one way to open a transaction."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+from urllib.parse import urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # timeout: how long a writer waits for another writer's lock before giving up.
+        return SQLiteEngine(path=path, timeout=30)
+    parsed = urlparse(url)
+    return PostgresEngine(config={
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": parsed.username or "postgres",
+        "password": parsed.password or None,
+        "database": (parsed.path or "/postgres").lstrip("/"),
+    })
+
+
+def engine() -> Engine:
+    from core import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """Open (or join) a transaction. Every query of this task inside it runs in it.
+
+    On SQLite the transaction takes the write lock up front (IMMEDIATE) so two writers queue instead of
+    dead-locking on a lock upgrade.
+    """
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        cm = db.transaction(transaction_type=TransactionType.immediate)
+    else:
+        cm = db.transaction()
+    async with cm:
+        yield
+
+
+async def start() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=1, max_size=int(os.environ.get("ISOGOV_DB_POOL_SIZE", "10")))
+    else:
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def stop() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()
+
+
+async def ping() -> None:
+    await engine().run_ddl("SELECT 1")

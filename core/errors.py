@@ -1,0 +1,159 @@
+"""Every error leaves as application/problem+json (RFC 9457) with a human `detail`.
+
+Domain code raises the `ProblemError` subclasses below; Litestar's own HTTP exceptions (validation, 401, 404,
+405, 413, ...) are converted by the same handlers; anything unexpected is logged and answered as a 500 problem
+that reveals nothing internal.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = structlog.get_logger("isogov.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """A domain error with an HTTP status. `field` names the input field at fault, when there is one."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class BadRequest(ProblemError):
+    status_code = 400
+
+
+class Unauthorized(ProblemError):
+    status_code = 401
+
+
+class Forbidden(ProblemError):
+    status_code = 403
+
+
+class NotFound(ProblemError):
+    status_code = 404
+
+
+class Conflict(ProblemError):
+    status_code = 409
+
+
+class PayloadTooLarge(ProblemError):
+    status_code = 413
+
+
+class UnsupportedMediaType(ProblemError):
+    status_code = 415
+
+
+class Unprocessable(ProblemError):
+    status_code = 422
+
+
+class TooManyRequests(ProblemError):
+    status_code = 429
+
+
+def problem_response(status: int, detail: str, *, request: Request | None = None,
+                     headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _field_of(key: Any, message: str) -> str | None:
+    """Name the input field at fault: msgspec says "... - at `$.name`" or "unknown field `x`" for body errors."""
+    if key != "data":
+        return key
+    for pattern in (_AT_PATH, _UNKNOWN, _MISSING):
+        match = pattern.search(message)
+        if match and match.group(1):
+            return match.group(1)
+    return None
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            message = str(item.get("message") or "")
+            errors.append({"field": _field_of(item.get("key"), message), "message": message,
+                           "source": item.get("source")})
+    return errors
+
+
+def handle_problem(request: Request, exc: ProblemError) -> Response[dict[str, Any]]:
+    return problem_response(exc.status_code, exc.detail, request=request, headers=exc.headers,
+                            field=exc.field, errors=exc.errors, **exc.extra)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        if errors:
+            first = errors[0]
+            where = f" (field `{first['field']}`)" if first.get("field") else ""
+            detail = f"Invalid input{where}: {first['message']}"
+        else:
+            detail = exc.detail.split(": ", 1)[-1] if exc.detail else "Invalid input"
+        return problem_response(status, detail, request=request, errors=errors or None,
+                                field=errors[0]["field"] if errors else None)
+    detail = exc.detail or HTTPStatus(status).phrase
+    if status == 404 and detail == "Not Found":
+        detail = f"Nothing is found at {request.url.path}"
+    if status == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}"
+    if status == 413:
+        detail = "The request body is larger than this endpoint accepts"
+    return problem_response(status, detail, request=request, headers=exc.headers)
+
+
+def handle_undecodable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    detail = "the request body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) \
+        else f"the request body is not valid JSON: {exc}"
+    return problem_response(400, detail, request=request)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", path=request.url.path, method=request.method)
+    return problem_response(500, "An unexpected error occurred; it has been logged.", request=request)
+
+
+EXCEPTION_HANDLERS = {
+    ProblemError: handle_problem,
+    HTTPException: handle_http_exception,
+    UnicodeDecodeError: handle_undecodable,
+    msgspec.DecodeError: handle_undecodable,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,61 @@
+"""The tenancy guard in front of every `/api/v1/tenants/{tenant_code}/...` route, and the `ctx` dependency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from core.errors import Forbidden, NotFound
+from core.permissions import permissions_for
+from core.tenancy import Actor, TenantContext, TenantInfo
+
+TENANT_PREFIX = "/api/v1/tenants/{tenant_code:str}"
+
+
+async def load_tenant(code: str) -> TenantInfo | None:
+    from core.tables import Tenant
+
+    row = await Tenant.select(Tenant.id, Tenant.code, Tenant.name, Tenant.status).where(Tenant.code == code).first()
+    return TenantInfo(**row) if row else None
+
+
+async def module_enabled(tenant_id: Any, module: str) -> bool:
+    from core.tables import TenantModule
+
+    row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == f"{tenant_id}:{module}").first()
+    return bool(row and row["enabled"])
+
+
+async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """404 unless the user belongs to the tenant (or is a platform admin) and the module is enabled there;
+    403 unless the user's role has the handler's permission."""
+    actor: Actor = connection.user
+    code = connection.path_params.get("tenant_code", "")
+    tenant = await load_tenant(code)
+    if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id):
+        raise NotFound(f"tenant {code!r} not found")
+    structlog.contextvars.bind_contextvars(tenant=tenant.code)
+    module = handler.opt.get("module")
+    if module and not await module_enabled(tenant.id, module):
+        raise NotFound(f"the module {module!r} is not enabled for tenant {tenant.code!r}")
+    ctx = TenantContext(tenant=tenant, actor=actor, permissions=permissions_for(actor.role),
+                        request_id=structlog.contextvars.get_contextvars().get("request_id"))
+    permission = handler.opt.get("permission")
+    if permission:
+        ctx.require(permission)
+    connection.state.tenant_ctx = ctx
+
+
+def require_platform_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role != "platform_admin":
+        raise Forbidden("only a platform admin may do this")
+
+
+async def provide_ctx(request: Any) -> TenantContext:
+    ctx = getattr(request.state, "tenant_ctx", None)
+    if ctx is None:  # a handler asked for ctx outside the tenancy guard: a programming error
+        raise RuntimeError("TenantContext requested on a route that is not behind the tenant guard")
+    return ctx

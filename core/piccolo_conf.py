@@ -1,0 +1,11 @@
+"""Piccolo configuration: the engine from DATABASE_URL and an APP_REGISTRY built from the loaded plugins."""
+
+from piccolo.conf.apps import AppRegistry
+
+from core.db import make_engine
+from core.plugins import get_plugin_system
+from core.settings import get_settings
+
+DB = make_engine(get_settings().database_url)
+
+APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", *get_plugin_system().piccolo_apps()])

@@ -1,0 +1,292 @@
+"""The one tenant-scoped access path to tenant-owned rows.
+
+Every tenant-owned table subclasses `TenantTable` and carries `tenant_id`. Building a query on such a table
+directly (`Agency.select()`) raises `TenantScopeError`: code reaches the rows through `ctx.scope(Table)`,
+which filters by the context's tenant, hides soft-deleted rows, and audits every write in the same
+transaction. Platform code that must read across tenants (login, national aggregates, workers) says so
+explicitly with `with unscoped():`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from piccolo.table import Table
+
+from core.errors import Forbidden, NotFound
+
+_ACCESS: ContextVar[int] = ContextVar("isogov_tenant_access", default=0)
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned table was queried outside the tenant-scoped access path."""
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Allow queries on tenant-owned tables across tenants. For platform code only; grep for it in review."""
+    token = _ACCESS.set(_ACCESS.get() + 1)
+    try:
+        yield
+    finally:
+        _ACCESS.reset(token)
+
+
+def _guard(table: type[Table]) -> None:
+    if not _ACCESS.get():
+        raise TenantScopeError(
+            f"{table.__name__} is tenant-owned: query it through TenantContext.scope({table.__name__}) "
+            "(or `with core.tenancy.unscoped():` in platform code)"
+        )
+
+
+class TenantTable(Table):
+    """Base of every tenant-owned table. Subclasses must define `tenant_id = UUID(...)`.
+
+    Optional class attributes: `audit_redact` (columns masked in audit rows).
+    """
+
+    audit_redact: tuple[str, ...] = ()
+
+    @classmethod
+    def select(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().select(*args, **kwargs)
+
+    @classmethod
+    def objects(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().objects(*args, **kwargs)
+
+    @classmethod
+    def insert(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().insert(*args, **kwargs)
+
+    @classmethod
+    def update(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().update(*args, **kwargs)
+
+    @classmethod
+    def delete(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def count(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().count(*args, **kwargs)
+
+    @classmethod
+    def exists(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().exists(*args, **kwargs)
+
+    @classmethod
+    def raw(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
+        _guard(cls)
+        return super().raw(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or the system (CLI, workers, demo seed)."""
+
+    id: uuid.UUID | None
+    email: str
+    role: str
+    tenant_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    full_name: str = ""
+
+    @classmethod
+    def system(cls, name: str = "system") -> "Actor":
+        return cls(id=None, email=name, role="platform_admin", full_name=name)
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: uuid.UUID
+    code: str
+    name: str
+    status: str
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Deferred:
+    """A query whose SQL Piccolo builds only when it runs (Count builds a select then): run it in scope."""
+
+    def __init__(self, query: Any) -> None:
+        self._query = query
+
+    def where(self, *conditions: Any) -> "_Deferred":
+        self._query = self._query.where(*conditions)
+        return self
+
+    async def run(self) -> Any:
+        with unscoped():
+            return await self._query.run()
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self.run().__await__()
+
+
+class Scope:
+    """Queries of one tenant-owned table, confined to one tenant; writes are audited."""
+
+    def __init__(self, table: type[TenantTable], ctx: "TenantContext") -> None:
+        self.table = table
+        self.ctx = ctx
+        self.entity = table._meta.tablename
+        self._soft = "deleted_at" in {c._meta.name for c in table._meta.columns}
+
+    def where(self, include_deleted: bool = False) -> Any:
+        cond = self.table.tenant_id == self.ctx.tenant.id  # type: ignore[attr-defined]
+        if self._soft and not include_deleted:
+            cond = cond & self.table.deleted_at.is_null()  # type: ignore[attr-defined]
+        return cond
+
+    def select(self, *columns: Any, include_deleted: bool = False) -> Any:
+        with unscoped():
+            return self.table.select(*columns).where(self.where(include_deleted))
+
+    def count(self, include_deleted: bool = False) -> _Deferred:
+        """An awaitable count of the tenant's rows; chain `.where(...)` to narrow it."""
+        with unscoped():
+            return _Deferred(self.table.count().where(self.where(include_deleted)))
+
+    async def find(self, id: Any, include_deleted: bool = False) -> dict[str, Any] | None:
+        try:
+            id = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))
+        except ValueError:
+            return None
+        return await self.select(include_deleted=include_deleted).where(self.table._meta.primary_key == id).first()
+
+    async def get(self, id: Any, *, label: str | None = None, include_deleted: bool = False) -> dict[str, Any]:
+        row = await self.find(id, include_deleted=include_deleted)
+        if row is None:
+            raise NotFound(f"{label or self.entity} {id} not found")
+        return row
+
+    async def insert(self, values: dict[str, Any], *, action: str = "create") -> dict[str, Any]:
+        from core.audit import record
+        from core.db import transaction
+
+        values = dict(values)
+        values.setdefault("id", uuid.uuid4())
+        values["tenant_id"] = self.ctx.tenant.id
+        async with transaction():
+            with unscoped():
+                await self.table.insert(self.table(**values)).returning(self.table._meta.primary_key)
+            row = await self.get(values["id"], include_deleted=True)
+            await record(self.ctx, action=action, entity=self.entity, entity_id=row["id"], before=None,
+                         after=self._redact(row))
+        return row
+
+    async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
+        from core.audit import record
+        from core.db import transaction
+
+        values = {k: v for k, v in values.items() if k not in {"id", "tenant_id"}}
+        if "updated_at" in {c._meta.name for c in self.table._meta.columns}:
+            values.setdefault("updated_at", _now())
+        async with transaction():
+            before = await self.get(id, include_deleted=True)
+            with unscoped():
+                await self.table.update(values).where(
+                    self.where(include_deleted=True) & (self.table._meta.primary_key == before["id"])
+                )
+            after = await self.get(id, include_deleted=True)
+            await record(self.ctx, action=action, entity=self.entity, entity_id=after["id"],
+                         before=self._redact(before), after=self._redact(after))
+        return after
+
+    async def soft_delete(self, id: Any) -> dict[str, Any]:
+        if not self._soft:
+            raise TypeError(f"{self.table.__name__} has no deleted_at column")
+        await self.get(id)  # 404 when missing or already deleted
+        return await self.update(id, {"deleted_at": _now()}, action="delete")
+
+    def _redact(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {k: ("***" if k in self.table.audit_redact else v) for k, v in row.items()}
+
+
+@dataclass
+class TenantContext:
+    """What a tenant-scoped handler, hook or job knows: the tenant, the actor and the actor's permissions."""
+
+    tenant: TenantInfo
+    actor: Actor
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    request_id: str | None = None
+    _subtree_cache: dict[uuid.UUID, frozenset[uuid.UUID]] = field(default_factory=dict, repr=False)
+
+    def scope(self, table: type[TenantTable]) -> Scope:
+        return Scope(table, self)
+
+    def has(self, permission: str) -> bool:
+        return self.actor.role == "platform_admin" or permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        if not self.has(permission):
+            raise Forbidden(f"your role ({self.actor.role}) may not do this: it needs the permission {permission!r}")
+
+    @property
+    def is_agency_bound(self) -> bool:
+        return self.actor.role == "agency_officer"
+
+    async def agency_subtree(self, root_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """The agency and all its sub-units (current and closed) in this tenant."""
+        if root_id in self._subtree_cache:
+            return self._subtree_cache[root_id]
+        from core.tables import Agency
+
+        rows = await self.scope(Agency).select(Agency.id, Agency.parent_id)
+        children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
+        for row in rows:
+            children.setdefault(row["parent_id"], []).append(row["id"])
+        found: set[uuid.UUID] = set()
+        stack = [root_id] if any(row["id"] == root_id for row in rows) else []
+        while stack:
+            node = stack.pop()
+            if node in found:
+                continue
+            found.add(node)
+            stack.extend(children.get(node, []))
+        result = frozenset(found)
+        self._subtree_cache[root_id] = result
+        return result
+
+    async def writable_agency_ids(self) -> frozenset[uuid.UUID] | None:
+        """Agencies the actor may write for: None means all of the tenant's."""
+        if not self.is_agency_bound:
+            return None
+        if self.actor.agency_id is None:
+            return frozenset()
+        return await self.agency_subtree(self.actor.agency_id)
+
+    async def ensure_agency(self, agency_id: Any, *, write: bool = False) -> dict[str, Any]:
+        """Return the agency row; 404 when it is not this tenant's, 403 when an agency officer may not write it."""
+        from core.tables import Agency
+
+        row = await self.scope(Agency).get(agency_id, label="agency")
+        if write:
+            allowed = await self.writable_agency_ids()
+            if allowed is not None and row["id"] not in allowed:
+                raise Forbidden("an agency officer may write only for its own agency and its sub-units",
+                                field="agency_id")
+        return row
+
+
+def system_context(tenant: TenantInfo, name: str = "system") -> TenantContext:
+    """A context for platform code acting inside one tenant (CLI, workers, demo seed, hooks)."""
+    return TenantContext(tenant=tenant, actor=Actor.system(name))

@@ -1,0 +1,221 @@
+"""Pytest plugin shared by core and plugin tests (loaded with `-p core.testing`).
+
+It points the whole process at a fresh database before anything imports the engine: SQLite in a temporary
+folder, or a new PostgreSQL database `isogov_test_<pid>` (dropped at the end) when ISOGOV_TEST_DB=postgres.
+Fixtures: `app`, `client` (Litestar AsyncTestClient), `make_tenant` (a province with agencies, users of every
+role and their bearer tokens), `platform_users` (platform admin and national reviewer tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import pytest
+
+EXAMPLE_PLUGIN = "tests.example_plugin.plugin"
+TEST_PG = {
+    "host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
+    "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres"),
+}
+_state: dict[str, Any] = {}
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database="postgres", **TEST_PG)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = os.environ.get("ISOGOV_TEST_DB", "sqlite")
+    tmp = tempfile.mkdtemp(prefix="isogov-test-")
+    _state["tmp"] = tmp
+    os.environ.update({
+        "ISOGOV_ENV": "embedded",
+        "ISOGOV_VAR_DIR": tmp,
+        "ISOGOV_PASSWORD_HASH": "fast",
+        "ISOGOV_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "ISOGOV_LOG_LEVEL": os.environ.get("ISOGOV_LOG_LEVEL", "WARNING"),
+        "REDIS_URL": os.environ.get("ISOGOV_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "PICCOLO_CONF": "core.piccolo_conf",
+    })
+    extra = [p for p in os.environ.get("ISOGOV_EXTRA_PLUGINS", "").split(",") if p]
+    if EXAMPLE_PLUGIN not in extra:
+        extra.append(EXAMPLE_PLUGIN)
+    os.environ["ISOGOV_EXTRA_PLUGINS"] = ",".join(extra)
+    if engine == "postgres":
+        name = f"isogov_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        _state["pg_db"] = name
+        os.environ["DATABASE_URL"] = f"postgres://{TEST_PG['user']}@{TEST_PG['host']}:{TEST_PG['port']}/{name}"
+    elif engine == "sqlite":
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/test.sqlite3"
+    else:
+        raise pytest.UsageError("ISOGOV_TEST_DB must be sqlite or postgres")
+    config.addinivalue_line("markers", "postgres_only: runs only on PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only: runs only on SQLite")
+    from core.settings import reset_settings
+
+    reset_settings()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"isogov database: {os.environ.get('ISOGOV_TEST_DB', 'sqlite')} ({os.environ.get('DATABASE_URL')})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = os.environ.get("ISOGOV_TEST_DB", "sqlite")
+    for item in items:
+        if engine != "postgres" and item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
+        if engine != "sqlite" and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = _state.pop("pg_db", None)
+    if name:
+        try:
+            from core import piccolo_conf
+
+            asyncio.run(piccolo_conf.DB.close_connection_pool()) if getattr(piccolo_conf.DB, "pool", None) else None
+        except Exception:
+            pass
+        try:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except Exception as exc:  # leave a note, never fail the run on clean-up
+            print(f"could not drop test database {name}: {exc}")
+    shutil.rmtree(_state.pop("tmp", ""), ignore_errors=True)
+
+
+async def migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")
+
+
+@pytest.fixture(scope="session")
+async def migrated() -> None:
+    await migrate()
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: None) -> Any:
+    from core.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+async def client(app: Any) -> AsyncIterator[Any]:
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@dataclass
+class TenantFixture:
+    """A test province: `agencies` maps short names to ids, `users`/`tokens` map roles to ids and tokens.
+
+    Agencies: P (province), D1 and D2 (departments), D1U (unit under D1), C1 (commune under P).
+    The agency officer is bound to D1.
+    """
+
+    id: uuid.UUID
+    code: str
+    name: str
+    agencies: dict[str, uuid.UUID]
+    users: dict[str, uuid.UUID]
+    tokens: dict[str, str]
+    emails: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str = "") -> str:
+        return f"/api/v1/tenants/{self.code}{path}"
+
+    def headers(self, role: str = "tenant_admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    async def ctx(self) -> Any:
+        from tenants.service import system_ctx
+
+        return await system_ctx(self.code, "test")
+
+
+TEST_AGENCIES = [
+    ("P", "Ủy ban nhân dân tỉnh Thử Nghiệm", "province", None, True),
+    ("D1", "Sở Giao thông Vận tải", "department", "P", True),
+    ("D2", "Sở Tư pháp", "department", "P", True),
+    ("D1U", "Phòng Quản lý Vận tải", "unit", "D1", False),
+    ("C1", "UBND xã Đồng Đăng", "commune", "P", False),
+]
+
+
+@pytest.fixture
+async def make_tenant(app: Any):  # noqa: ANN201
+    """Factory: `await make_tenant(modules=[...])` creates a fresh province with a unique code."""
+    from datetime import date
+
+    from core.auth import hash_password, issue_token
+    from core.plugins import get_plugin_system
+    from core.tables import User
+    from core.tenancy import Actor
+    from core.text import fold
+    from tenants import service
+    from tenants.demo import A, seed_agencies
+
+    async def factory(modules: list[str] | None = None, name: str = "Tỉnh Thử Nghiệm") -> TenantFixture:
+        code = f"t-{uuid.uuid4().hex[:10]}"
+        mods = get_plugin_system().module_names() if modules is None else modules
+        await service.create_tenant(code, name, mods, Actor.system("test"))
+        ctx = await service.system_ctx(code, "test")
+        agencies = await seed_agencies(ctx, [
+            A(short, full, level, parent, required, valid_from=date(2010, 1, 1))
+            for short, full, level, parent, required in TEST_AGENCIES
+        ])
+        password_hash = hash_password("password-123")
+        users, tokens, emails = {}, {}, {}
+        for role in ("tenant_admin", "inspector", "agency_officer", "viewer"):
+            email = f"{role}@{code}.test"
+            row = await ctx.scope(User).insert({
+                "email": email, "full_name": f"Người dùng {role}", "full_name_folded": fold(f"Nguoi dung {role}"),
+                "role": role, "agency_id": agencies["D1"] if role == "agency_officer" else None,
+                "password_hash": password_hash,
+            })
+            users[role], emails[role] = row["id"], email
+            tokens[role] = issue_token(app.state.jwt_auth, row["id"])
+        return TenantFixture(id=ctx.tenant.id, code=code, name=name, agencies=agencies, users=users, tokens=tokens,
+                             emails=emails)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+async def platform_users(app: Any) -> dict[str, dict[str, str]]:
+    """Tokens of a platform admin and a national reviewer: {"platform_admin": headers, ...}."""
+    from core.auth import hash_password, issue_token
+    from core.tables import User
+    from core.tenancy import unscoped
+
+    result = {}
+    with unscoped():
+        for role in ("platform_admin", "national_reviewer"):
+            uid = uuid.uuid4()
+            await User.insert(User(id=uid, tenant_id=None, email=f"{role}-{uid.hex[:8]}@platform.test",
+                                   full_name=role, full_name_folded=role, role=role,
+                                   password_hash=hash_password("password-123")))
+            result[role] = {"Authorization": f"Bearer {issue_token(app.state.jwt_auth, uid)}"}
+    return result

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from core.schemas import MAX_LIMIT, Page, to_struct
+from core.tables import User
+from core.tenancy import TenantContext
+from core.users import services
+from core.users.schemas import TenantRole, UserCreate, UserRead, UserUpdate
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+
+    @get("/", summary="List users of the province", opt={"permission": "users.read"})
+    async def list_users(
+        self, ctx: TenantContext,
+        role: TenantRole | None = None,
+        agency_id: uuid.UUID | None = None,
+        active: bool | None = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Page[UserRead]:
+        rows, total = await services.search(ctx, role=role, agency_id=agency_id, active=active, q=q,
+                                            limit=limit, offset=offset)
+        return Page(items=[to_struct(r, UserRead) for r in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", summary="Create a user", opt={"permission": "users.write"})
+    async def create_user(self, ctx: TenantContext, data: UserCreate) -> UserRead:
+        return to_struct(await services.create(ctx, data), UserRead)
+
+    @get("/{user_id:uuid}", summary="Read a user", opt={"permission": "users.read"})
+    async def get_user(self, ctx: TenantContext, user_id: uuid.UUID) -> UserRead:
+        return to_struct(await ctx.scope(User).get(user_id, label="user"), UserRead)
+
+    @patch("/{user_id:uuid}", summary="Change a user's role, agency, name or password, or deactivate",
+           opt={"permission": "users.write"})
+    async def update_user(self, ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> UserRead:
+        return to_struct(await services.update(ctx, user_id, data), UserRead)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+TenantRole = Literal["tenant_admin", "inspector", "agency_officer", "viewer"]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
+FullName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    full_name: FullName
+    role: TenantRole
+    password: Password
+    agency_id: uuid.UUID | None = None
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: FullName | msgspec.UnsetType = msgspec.UNSET
+    role: TenantRole | msgspec.UnsetType = msgspec.UNSET
+    agency_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserRead(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    agency_id: uuid.UUID | None
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None

@@ -1,0 +1,75 @@
+"""Users of a tenant: an agency officer is bound to one agency; nobody locks themselves out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from core.auth import hash_password
+from core.errors import BadRequest, Conflict
+from core.tables import User
+from core.tenancy import TenantContext, unscoped
+from core.text import fold, like_pattern
+from core.users.schemas import UserCreate, UserUpdate
+
+
+async def _email_taken(email: str) -> bool:
+    with unscoped():  # emails are unique across the platform: they are the sign-in name
+        return await User.exists().where(User.email == email)
+
+
+async def _check_agency(ctx: TenantContext, role: str, agency_id: uuid.UUID | None) -> None:
+    if agency_id is not None:
+        await ctx.ensure_agency(agency_id)
+    if role == "agency_officer" and agency_id is None:
+        raise BadRequest("an agency officer must be bound to an agency", field="agency_id")
+
+
+async def create(ctx: TenantContext, data: UserCreate) -> dict[str, Any]:
+    email = data.email.strip().lower()
+    await _check_agency(ctx, data.role, data.agency_id)
+    if await _email_taken(email):
+        raise Conflict(f"a user with email {email!r} already exists", field="email")
+    return await ctx.scope(User).insert({
+        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name), "role": data.role,
+        "agency_id": data.agency_id, "password_hash": hash_password(data.password), "active": True,
+    })
+
+
+async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> dict[str, Any]:
+    current = await ctx.scope(User).get(user_id, label="user")
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    role = changes.get("role", current["role"])
+    agency_id = changes.get("agency_id", current["agency_id"])
+    if "role" in changes or "agency_id" in changes:
+        await _check_agency(ctx, role, agency_id)
+    if current["id"] == ctx.actor.id and (changes.get("active") is False or role != current["role"]):
+        raise Conflict("you cannot deactivate yourself or change your own role")
+    if "password" in changes:
+        changes["password_hash"] = hash_password(changes.pop("password"))
+    if "full_name" in changes:
+        changes["full_name_folded"] = fold(changes["full_name"])
+    if not changes:
+        return current
+    return await ctx.scope(User).update(current["id"], changes)
+
+
+async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID | None, active: bool | None,
+                 q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    conds = []
+    if role:
+        conds.append(User.role == role)
+    if agency_id:
+        conds.append(User.agency_id == agency_id)
+    if active is not None:
+        conds.append(User.active == active)
+    if q and q.strip():
+        pattern = like_pattern(q)
+        conds.append(User.full_name_folded.like(pattern) | User.email.like(pattern))
+    query, count = ctx.scope(User).select(), ctx.scope(User).count()
+    for cond in conds:
+        query, count = query.where(cond), count.where(cond)
+    rows = await query.order_by(User.email).limit(limit).offset(offset)
+    return rows, await count

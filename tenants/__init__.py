@@ -1,0 +1,1 @@
+"""Tenant lifecycle: create provinces, switch modules on and off, suspend, seed the demo provinces."""

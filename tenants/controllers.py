@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, get, patch, post, put
+
+from core.errors import Forbidden
+from core.guards import require_platform_admin
+from core.plugins import get_plugin_system
+from core.tables import Tenant
+from core.tenancy import Actor, TenantContext
+from tenants import service
+from tenants.schemas import ModuleRead, ModuleSwitch, TenantCreate, TenantModuleRead, TenantRead, TenantUpdate
+
+
+async def _read(row: dict) -> TenantRead:
+    return TenantRead(id=row["id"], code=row["code"], name=row["name"], status=row["status"],
+                      created_at=row["created_at"], modules=await service.enabled_modules(row["id"]))
+
+
+def _module_read(name: str) -> ModuleRead:
+    info = get_plugin_system().modules[name].info
+    return ModuleRead(name=info.name, title_vi=info.title_vi, title_en=info.title_en, version=info.version,
+                      depends_on=list(info.depends_on))
+
+
+@get("/api/v1/modules", summary="Modules installed on this platform")
+async def list_modules() -> list[ModuleRead]:
+    return [_module_read(name) for name in get_plugin_system().module_names()]
+
+
+class TenantsController(Controller):
+    """Platform-level: the list of provinces (platform admins see all, others their own)."""
+
+    path = "/api/v1/tenants"
+    tags = ["tenants"]
+
+    @get("/", summary="List tenants")
+    async def list_tenants(self, request: Request) -> dict:
+        actor: Actor = request.user
+        query = Tenant.select().order_by(Tenant.code)
+        if actor.role not in ("platform_admin", "national_reviewer"):
+            query = query.where(Tenant.id == actor.tenant_id)
+        rows = await query
+        return {"items": [await _read(r) for r in rows], "total": len(rows)}
+
+    @post("/", summary="Create a tenant (province)", guards=[require_platform_admin])
+    async def create_tenant(self, request: Request, data: TenantCreate) -> TenantRead:
+        return await _read(await service.create_tenant(data.code, data.name, data.modules, request.user))
+
+
+class TenantController(Controller):
+    """One tenant, behind the tenant guard (mounted under /api/v1/tenants/{tenant_code})."""
+
+    path = "/"
+    tags = ["tenants"]
+
+    @get("/", summary="Read a tenant", opt={"permission": "tenant.read"})
+    async def get_tenant(self, ctx: TenantContext) -> TenantRead:
+        return await _read(await service.get_by_code(ctx.tenant.code))
+
+    @patch("/", summary="Rename, suspend or resume a tenant (platform admin)", opt={"permission": "tenant.read"})
+    async def update_tenant(self, ctx: TenantContext, data: TenantUpdate) -> TenantRead:
+        if ctx.actor.role != "platform_admin":
+            raise Forbidden("only a platform admin may rename, suspend or resume a tenant")
+
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        return await _read(await service.update_tenant(ctx.tenant.code, changes, ctx.actor))
+
+    @get("/modules", summary="Installed modules and whether each is enabled here", opt={"permission": "tenant.read"})
+    async def tenant_modules(self, ctx: TenantContext) -> list[TenantModuleRead]:
+        enabled = set(await service.enabled_modules(ctx.tenant.id))
+        return [TenantModuleRead(**{f: getattr(_module_read(n), f) for f in ModuleRead.__struct_fields__},
+                                 enabled=n in enabled) for n in get_plugin_system().module_names()]
+
+    @put("/modules/{module:str}", summary="Enable or disable a module for this tenant",
+         opt={"permission": "modules.manage"})
+    async def switch_module(self, ctx: TenantContext, module: str, data: ModuleSwitch) -> TenantModuleRead:
+        enabled = await service.set_module(ctx, module, data.enabled)
+        read = _module_read(module)
+        return TenantModuleRead(**{f: getattr(read, f) for f in ModuleRead.__struct_fields__}, enabled=enabled)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+TenantCode = Annotated[str, msgspec.Meta(min_length=2, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
+
+
+class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
+    code: TenantCode
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    modules: list[str] = msgspec.field(default_factory=list)
+
+
+class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | msgspec.UnsetType = msgspec.UNSET
+    status: Literal["active", "suspended"] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TenantRead(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    name: str
+    status: str
+    created_at: datetime
+    modules: list[str]
+
+
+class ModuleRead(msgspec.Struct):
+    name: str
+    title_vi: str
+    title_en: str
+    version: str
+    depends_on: list[str]
+
+
+class TenantModuleRead(msgspec.Struct):
+    name: str
+    title_vi: str
+    title_en: str
+    version: str
+    depends_on: list[str]
+    enabled: bool
+
+
+class ModuleSwitch(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool

@@ -1,0 +1,134 @@
+"""Creating tenants and switching their modules. Disabling a module keeps every row it owns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+
+from core.audit import record
+from core.contracts import TenantEvent
+from core.db import transaction
+from core.errors import Conflict, NotFound
+from core.plugins import get_plugin_system
+from core.tables import Tenant, TenantModule
+from core.tenancy import Actor, TenantContext, TenantInfo, system_context
+from core.text import fold
+
+log = structlog.get_logger("isogov.tenants")
+
+
+def info(row: dict[str, Any]) -> TenantInfo:
+    return TenantInfo(id=row["id"], code=row["code"], name=row["name"], status=row["status"])
+
+
+async def get_by_code(code: str) -> dict[str, Any]:
+    row = await Tenant.select().where(Tenant.code == code).first()
+    if row is None:
+        raise NotFound(f"tenant {code!r} not found")
+    return row
+
+
+async def enabled_modules(tenant_id: uuid.UUID) -> list[str]:
+    rows = await TenantModule.select(TenantModule.module).where(
+        (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True)  # noqa: E712
+    )
+    installed = set(get_plugin_system().modules)
+    return sorted(r["module"] for r in rows if r["module"] in installed)
+
+
+async def _fire(ctx: TenantContext, event: TenantEvent, modules: list[str] | None = None) -> None:
+    await get_plugin_system().collect("isogov_tenant_event", modules=modules, ctx=ctx, event=event)
+
+
+def _with_dependencies(modules: list[str]) -> list[str]:
+    system = get_plugin_system()
+    result: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in system.modules:
+            raise NotFound(f"no module named {name!r} is installed", field="modules")
+        for dep in system.modules[name].info.depends_on:
+            add(dep)
+        if name not in result:
+            result.append(name)
+
+    for name in modules:
+        add(name)
+    return result
+
+
+async def create_tenant(code: str, name: str, modules: list[str], actor: Actor) -> dict[str, Any]:
+    modules = _with_dependencies(modules)
+    if await Tenant.exists().where(Tenant.code == code):
+        raise Conflict(f"a tenant with code {code!r} already exists", field="code")
+    tenant_id = uuid.uuid4()
+    async with transaction():
+        await Tenant.insert(Tenant(id=tenant_id, code=code, name=name, name_folded=fold(name), status="active"))
+        row = await Tenant.select().where(Tenant.id == tenant_id).first()
+        ctx = TenantContext(tenant=info(row), actor=actor)
+        for module in modules:
+            await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=f"{tenant_id}:{module}", tenant_id=tenant_id,
+                                                   module=module, enabled=True))
+        await record(ctx, action="create", entity="tenant", entity_id=tenant_id, after={**row, "modules": modules})
+    log.info("tenant created", tenant=code, modules=modules)
+    await _fire(ctx, TenantEvent(kind="tenant_created", tenant_id=tenant_id, tenant_code=code))
+    for module in modules:
+        await _fire(ctx, TenantEvent(kind="module_enabled", tenant_id=tenant_id, tenant_code=code, module=module),
+                    modules=[module])
+    return row
+
+
+async def update_tenant(code: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    before = await get_by_code(code)
+    if "name" in changes:
+        changes["name_folded"] = fold(changes["name"])
+    if not changes:
+        return before
+    async with transaction():
+        await Tenant.update(changes).where(Tenant.id == before["id"])
+        after = await get_by_code(code)
+        await record(TenantContext(tenant=info(after), actor=actor), action="update", entity="tenant",
+                     entity_id=after["id"], before=before, after=after)
+    return after
+
+
+async def set_module(ctx: TenantContext, module: str, enabled: bool) -> bool:
+    """Enable or disable a module for ctx's tenant; returns the new state. Dependencies are enforced."""
+    system = get_plugin_system()
+    if module not in system.modules:
+        raise NotFound(f"no module named {module!r} is installed")
+    current = await enabled_modules(ctx.tenant.id)
+    if enabled:
+        missing = [dep for dep in system.modules[module].info.depends_on if dep not in current]
+        if missing:
+            raise Conflict(f"module {module!r} needs {', '.join(missing)} enabled first", field="enabled")
+    else:
+        dependants = [name for name in current if module in system.modules[name].info.depends_on]
+        if dependants:
+            raise Conflict(f"module {module!r} is needed by {', '.join(dependants)}; disable those first",
+                           field="enabled")
+    if (module in current) == enabled:
+        return enabled
+    key = f"{ctx.tenant.id}:{module}"
+    async with transaction():
+        row = await TenantModule.select().where(TenantModule.key == key).first()
+        if row is None:
+            await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=key, tenant_id=ctx.tenant.id, module=module,
+                                                   enabled=enabled))
+        else:
+            await TenantModule.update({TenantModule.enabled: enabled,
+                                       TenantModule.updated_at: datetime.now(timezone.utc)}).where(TenantModule.key == key)
+        await record(ctx, action="enable" if enabled else "disable", entity="tenant_module", entity_id=module,
+                     before={"enabled": not enabled}, after={"enabled": enabled})
+    kind = "module_enabled" if enabled else "module_disabled"
+    await _fire(ctx, TenantEvent(kind=kind, tenant_id=ctx.tenant.id, tenant_code=ctx.tenant.code, module=module),
+                modules=[module])
+    log.info("module switched", module=module, enabled=enabled)
+    return enabled
+
+
+async def system_ctx(code: str, name: str = "system") -> TenantContext:
+    return system_context(info(await get_by_code(code)), name)
