@@ -45,4 +45,4 @@ async def record(ctx: "TenantContext | None", *, action: str, entity: str, entit
     )
     with unscoped():
         await AuditEvent.insert(row)
-    log.info("audit", action=action, entity=entity, entity_id=str(entity_id))
+    log.debug("audit", action=action, entity=entity, entity_id=str(entity_id))

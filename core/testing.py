@@ -164,7 +164,7 @@ TEST_AGENCIES = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def make_tenant(app: Any):  # noqa: ANN201
     """Factory: `await make_tenant(modules=[...])` creates a fresh province with a unique code."""
     from datetime import date

@@ -73,3 +73,24 @@ async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID |
         query, count = query.where(cond), count.where(cond)
     rows = await query.order_by(User.email).limit(limit).offset(offset)
     return rows, await count
+
+
+async def create_platform_user(email: str, full_name: str, role: str, password: str) -> dict[str, Any]:
+    """A platform admin or national reviewer (no tenant). Used by the CLI."""
+    from core.audit import record
+    from core.db import transaction
+
+    email = email.strip().lower()
+    if role not in ("platform_admin", "national_reviewer"):
+        raise BadRequest("platform users are platform_admin or national_reviewer", field="role")
+    if await _email_taken(email):
+        raise Conflict(f"a user with email {email!r} already exists", field="email")
+    user_id = uuid.uuid4()
+    async with transaction():
+        with unscoped():
+            await User.insert(User(id=user_id, tenant_id=None, email=email, full_name=full_name,
+                                   full_name_folded=fold(full_name), role=role, password_hash=hash_password(password)))
+            row = await User.select().where(User.id == user_id).first()
+        await record(None, action="create", entity="app_user", entity_id=user_id,
+                     after={**row, "password_hash": "***"})
+    return row
