@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Controller, Litestar, Router
+from litestar.handlers import HTTPRouteHandler
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -20,41 +21,60 @@ from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
 from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
 from core.logging import configure_logging, request_context_middleware
-from core.permissions import known_permission
+from core.permissions import CORE_PERMISSIONS
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
 from core.users.controllers import UserController
 from tenants.controllers import TenantController, TenantsController, list_modules
 
 
+def _declared(handlers: list[Any]) -> list[tuple[str, str]]:
+    """(method, path) of every handler a plugin declares, controllers expanded (Litestar keeps only one of
+    two handlers declared for the same path and method, so duplicates must be found before it sees them)."""
+    found = []
+    for item in handlers:
+        if isinstance(item, type) and issubclass(item, Controller):
+            prefix = item.path.rstrip("/")
+            members = [v for v in vars(item).values() if isinstance(v, HTTPRouteHandler)]
+        else:
+            prefix, members = "", [item] if isinstance(item, HTTPRouteHandler) else []
+        for handler in members:
+            for path in handler.paths:
+                full = (prefix + "/" + path.strip("/")).rstrip("/") or "/"
+                found += [(method, full) for method in handler.http_methods]
+    return found
+
+
 def _plugin_routers(system: PluginSystem) -> list[Router]:
     routers = []
     for name in system.module_names():
         handlers = system.modules[name].route_handlers
+        counts = Counter(_declared(handlers))
+        duplicates = sorted(f"{method} {path}" for (method, path), n in counts.items() if n > 1)
+        if duplicates:
+            raise PluginError(f"module {name!r} registers routes more than once: {', '.join(duplicates)}")
         if handlers:
             routers.append(Router(path=f"{TENANT_PREFIX}/{name}", route_handlers=handlers, guards=[tenant_guard],
                                   opt={"module": name}, tags=[name]))
     return routers
 
 
-def _check_routes(app: Litestar) -> None:
-    """Fail start-up on a route registered twice or a tenant route without a known permission."""
-    seen: Counter[tuple[str, str]] = Counter()
+def _check_permissions(app: Litestar, system: PluginSystem) -> None:
+    """Fail start-up on a tenant route that does not name a known permission."""
+    known = {p.name for p in CORE_PERMISSIONS + system.permissions()}
+    missing: list[str] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
             for method in getattr(handler, "http_methods", ()):
                 if method in ("HEAD", "OPTIONS"):
                     continue
-                seen[(route.path, method)] += 1
                 if route.path.startswith("/api/v1/tenants/{tenant_code"):
                     perm = handler.opt.get("permission")
-                    if not perm or not known_permission(perm):
-                        module = handler.opt.get("module", "core")
-                        raise PluginError(f"route {method} {route.path} (module {module}) must name a known "
-                                          f"permission in opt['permission'], got {perm!r}")
-    duplicates = [f"{m} {p}" for (p, m), n in seen.items() if n > 1]
-    if duplicates:
-        raise PluginError(f"routes registered more than once: {', '.join(sorted(duplicates))}")
+                    if perm not in known:
+                        missing.append(f"route {method} {route.path} (module {handler.opt.get('module', 'core')}) "
+                                       f"must name a known permission in opt['permission'], got {perm!r}")
+    if missing:
+        raise PluginError("; ".join(missing))
 
 
 def create_app(settings: Settings | None = None, system: PluginSystem | None = None) -> Litestar:
@@ -90,7 +110,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         state=State({"jwt_auth": jwt_auth, "plugins": system}),
         debug=False,
     )
-    _check_routes(app)
+    _check_permissions(app, system)
     return app
 
 

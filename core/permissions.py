@@ -32,6 +32,3 @@ def permissions_for(role: str) -> frozenset[str]:
     """Default permissions of a role (platform admins pass every check in TenantContext.has)."""
     return frozenset(p.name for p in all_permissions() if role in p.default_roles)
 
-
-def known_permission(name: str) -> bool:
-    return any(p.name == name for p in all_permissions())

@@ -62,11 +62,10 @@ class PluginSystem:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self.modules: dict[str, LoadedModule] = {}
-        for plugin in pm.get_plugins():
-            if plugin is hookspecs:
+        for plugin_name, plugin in pm.list_name_plugin():  # registration order: deterministic messages
+            if plugin is None or plugin is hookspecs:
                 continue
             info = _own_result(pm, plugin, "isogov_module")
-            plugin_name = pm.get_name(plugin)
             if not isinstance(info, ModuleInfo):
                 raise PluginError(f"plugin {plugin_name!r} does not implement isogov_module() returning ModuleInfo")
             if info.name in self.modules:

@@ -2,7 +2,7 @@
 
 It points the whole process at a fresh database before anything imports the engine: SQLite in a temporary
 folder, or a new PostgreSQL database `isogov_test_<pid>` (dropped at the end) when ISOGOV_TEST_DB=postgres.
-Fixtures: `app`, `client` (Litestar AsyncTestClient), `make_tenant` (a province with agencies, users of every
+Fixtures: `app`, `client` (httpx over ASGI, in the test loop), `make_tenant` (a province with agencies, users of every
 role and their bearer tokens), `platform_users` (platform admin and national reviewer tokens).
 """
 
@@ -121,10 +121,23 @@ async def app(migrated: None) -> Any:
 
 @pytest.fixture(scope="session")
 async def client(app: Any) -> AsyncIterator[Any]:
-    from litestar.testing import AsyncTestClient
+    """An httpx client calling the app in the test's own event loop (the database pool lives in that loop;
+    Litestar's AsyncTestClient would run the app in another one)."""
+    import httpx
 
-    async with AsyncTestClient(app=app) as test_client:
+    import inspect
+
+    async def run(handlers: list[Any]) -> None:  # the app's own start-up / shutdown handlers
+        for handler in handlers:
+            result = handler(app) if inspect.signature(handler).parameters else handler()
+            if inspect.isawaitable(result):
+                await result
+
+    await run(app.on_startup)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
         yield test_client
+    await run(app.on_shutdown)
 
 
 @dataclass

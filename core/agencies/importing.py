@@ -134,14 +134,16 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         required = fold(_text(v.get("required")))
         if required not in TRUE | FALSE:
             err("required", f"required must be yes or no, got {_text(v.get('required'))!r}")
-        try:
-            valid_from = _date(v.get("valid_from")) or date.today()
-            valid_to = _date(v.get("valid_to"))
-            if valid_to is not None and valid_to < valid_from:
-                err("valid_to", "valid_to must not be before valid_from")
-        except ValueError as exc:
-            err("valid_from" if "valid_from" in str(exc) else "valid_to", str(exc))
-            valid_from, valid_to = date.today(), None
+        dates: dict[str, date | None] = {}
+        for fld in ("valid_from", "valid_to"):
+            try:
+                dates[fld] = _date(v.get(fld))
+            except ValueError as exc:
+                err(fld, str(exc))
+                dates[fld] = None
+        valid_from, valid_to = dates["valid_from"] or date.today(), dates["valid_to"]
+        if valid_to is not None and valid_to < valid_from:
+            err("valid_to", "valid_to must not be before valid_from")
         p.update(code=code, name=name, level=level, required=required in TRUE, valid_from=valid_from,
                  valid_to=valid_to, parent_code=_text(v.get("parent_code")))
     # Parents: an existing agency, or another row of the file (without cycles).

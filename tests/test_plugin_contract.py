@@ -1,0 +1,223 @@
+"""The plugin machinery: loading, start-up checks, and one test per hook (a meta-test keeps it that way)."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+from litestar import get
+
+from core import hookspecs
+from core.app import create_app
+from core.contracts import Indicator, ModuleInfo, Permission, Reminder
+from core.errors import NotFound
+from core.hookspecs import hookimpl
+from core.plugins import PluginError, build_plugin_system, get_plugin_system
+from tests.example_plugin import plugin as example
+
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("isogov_"))
+
+
+class FakePlugin:
+    """A plugin object built in a test (pluggy needs hashable plugins)."""
+
+
+def make_plugin(name: str, depends_on: tuple[str, ...] = (), permissions: list[Permission] | None = None,
+                handlers: list[Any] | None = None, **extra: Any) -> FakePlugin:
+    ns = FakePlugin()
+    ns.isogov_module = hookimpl(lambda: ModuleInfo(name=name, title_vi=name, title_en=name, version="1",
+                                                   depends_on=depends_on))
+    ns.isogov_permissions = hookimpl(lambda: permissions or [])
+    ns.isogov_route_handlers = hookimpl(lambda: handlers or [])
+    for key, value in extra.items():
+        setattr(ns, key, value)
+    return ns
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_implemented_and_tested(hook: str) -> None:
+    assert (getattr(hookspecs, hook).__doc__ or "").strip(), f"{hook} has no docstring (its contract)"
+    assert hasattr(example, hook), f"the example plugin does not implement {hook}"
+    assert f"test_hook_{hook}" in globals(), f"no test_hook_{hook} in this file"
+
+
+def test_misspelt_hook_fails_start_up() -> None:
+    bad = make_plugin("bad", isogov_reminder=hookimpl(lambda ctx, day: []))
+    with pytest.raises(PluginError, match="unknown hook"):
+        build_plugin_system(plugins=[bad])
+
+
+def test_duplicate_module_names_fail_start_up() -> None:
+    with pytest.raises(PluginError, match="two plugins declare the module name 'same'"):
+        build_plugin_system(plugins=[make_plugin("same"), make_plugin("same")])
+
+
+def test_missing_dependency_fails_start_up() -> None:
+    with pytest.raises(PluginError, match="'awards' depends on certification"):
+        build_plugin_system(plugins=[make_plugin("awards", depends_on=("certification",))])
+
+
+def test_dependencies_come_first_in_the_migration_order() -> None:
+    a = make_plugin("a", depends_on=("b",), isogov_piccolo_app=hookimpl(lambda: "a.piccolo_app"))
+    b = make_plugin("b", isogov_piccolo_app=hookimpl(lambda: "b.piccolo_app"))
+    assert build_plugin_system(plugins=[a, b]).piccolo_apps() == ["b.piccolo_app", "a.piccolo_app"]
+
+
+def test_duplicate_permissions_fail_start_up() -> None:
+    perm = Permission("x.read", "read", ("viewer",))
+    with pytest.raises(PluginError, match="permission 'x.read' is defined twice"):
+        build_plugin_system(plugins=[make_plugin("x", permissions=[perm]), make_plugin("y", permissions=[perm])])
+
+
+def test_plugin_without_identity_fails_start_up() -> None:
+    anonymous = FakePlugin()
+    anonymous.isogov_permissions = hookimpl(lambda: [])  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match="does not implement isogov_module"):
+        build_plugin_system(plugins=[anonymous])
+
+
+def test_unloadable_extra_plugin_fails_start_up() -> None:
+    with pytest.raises(PluginError, match="cannot be imported"):
+        build_plugin_system(extra=["no.such.module"])
+
+
+def test_allow_list_limits_loaded_plugins() -> None:
+    assert build_plugin_system(allow=[], extra=[]).module_names() == []
+
+
+def test_duplicate_routes_fail_start_up() -> None:
+    @get("/same", opt={"permission": "dup.read"}, name="one")
+    async def one() -> str:
+        return "one"
+
+    @get("/same", opt={"permission": "dup.read"}, name="two")
+    async def two() -> str:
+        return "two"
+
+    dup = make_plugin("dup", permissions=[Permission("dup.read", "r", ("viewer",))], handlers=[one, two])
+    system = build_plugin_system(plugins=[dup])
+    with pytest.raises(Exception, match="(?i)more than once|already registered|duplicate"):
+        create_app(system=system)
+
+
+def test_route_without_permission_fails_start_up() -> None:
+    @get("/open")
+    async def open_route() -> str:
+        return "open"
+
+    system = build_plugin_system(plugins=[make_plugin("open", handlers=[open_route])])
+    with pytest.raises(PluginError, match="must name a known permission"):
+        create_app(system=system)
+
+
+async def test_a_failing_plugin_is_skipped_and_others_answer(make_tenant: Any) -> None:
+    def boom(ctx: Any, day: date) -> list[Reminder]:
+        raise RuntimeError("plugin bug")
+
+    async def fine(ctx: Any, day: date) -> list[Reminder]:
+        return [Reminder(module="fine", kind="k", key="fine:1", title="ok", due_on=day, status="due")]
+
+    system = build_plugin_system(plugins=[make_plugin("boom", isogov_reminders=hookimpl(boom)),
+                                          make_plugin("fine", isogov_reminders=hookimpl(fine))])
+    t = await make_tenant(modules=[])
+    results = await system.collect("isogov_reminders", ctx=await t.ctx(), day=date(2026, 1, 5))
+    assert [module for module, _ in results] == ["fine"]
+
+
+# One test per hook, through the example plugin --------------------------------------------------------------
+
+async def test_hook_isogov_module(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    modules = (await client.get("/api/v1/modules", headers=t.headers())).json()
+    assert {"name": "example", "title_vi": "Ghi chú mẫu", "title_en": "Example notes", "version": "1.0.0",
+            "depends_on": []} in modules
+
+
+async def test_hook_isogov_piccolo_app() -> None:
+    from core import piccolo_conf
+
+    assert "example" in piccolo_conf.APP_REGISTRY.app_configs
+    assert "tests.example_plugin.piccolo_app" in get_plugin_system().piccolo_apps()
+
+
+async def test_hook_isogov_route_handlers(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    created = await client.post(t.url("/example/notes"), headers=t.headers(),
+                                json={"agency_id": str(t.agencies["D1"]), "title": "Kiểm tra hồ sơ"})
+    assert created.status_code == 201
+    listed = await client.get(t.url("/example/notes?q=kiem tra"), headers=t.headers("viewer"))
+    assert [n["title"] for n in listed.json()["items"]] == ["Kiểm tra hồ sơ"]
+
+
+async def test_hook_isogov_permissions(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    viewer = (await client.get("/api/v1/me", headers=t.headers("viewer"))).json()
+    assert "example.read" in viewer["permissions"] and "example.write" not in viewer["permissions"]
+    response = await client.post(t.url("/example/notes"), headers=t.headers("viewer"),
+                                 json={"agency_id": str(t.agencies["D1"]), "title": "x"})
+    assert response.status_code == 403 and "example.write" in response.json()["detail"]
+
+
+def test_hook_isogov_jobs() -> None:
+    jobs = [job for jobs in get_plugin_system().pm.hook.isogov_jobs() for job in jobs]
+    assert example.example_job in jobs
+
+
+def test_hook_isogov_cron_jobs() -> None:
+    assert isinstance(get_plugin_system().pm.hook.isogov_cron_jobs(), list)
+
+
+async def test_hook_isogov_reminders(make_tenant: Any, client: Any) -> None:
+    t = await make_tenant()
+    ctx = await t.ctx()
+    day = date(2026, 3, 2)
+    assert await get_plugin_system().collect("isogov_reminders", modules=["example"], ctx=ctx, day=day) == [("example", [])]
+    await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": "a"})
+    [(module, reminders)] = await get_plugin_system().collect("isogov_reminders", modules=["example"], ctx=ctx, day=day)
+    assert reminders[0].key == "example:notes:2026-03-02" and reminders[0].title.startswith("1 ")
+
+
+async def test_hook_isogov_indicators(make_tenant: Any, client: Any) -> None:
+    t = await make_tenant()
+    for title in ("một", "hai"):
+        await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": title})
+    [(module, indicators)] = await get_plugin_system().collect("isogov_indicators", modules=["example"],
+                                                               ctx=await t.ctx(), year=2026)
+    assert indicators == [Indicator(module="example", name="notes", value=2, label_en="Notes")]
+
+
+async def test_hook_isogov_evidence_targets(make_tenant: Any, client: Any) -> None:
+    a, b = await make_tenant(), await make_tenant()
+    note = (await client.post(b.url("/example/notes"), headers=b.headers(),
+                              json={"agency_id": str(b.agencies["D1"]), "title": "b"})).json()
+    targets = [t for ts in get_plugin_system().pm.hook.isogov_evidence_targets() for t in ts]
+    target = next(t for t in targets if t.target_type == "example_note")
+    await target.check(await b.ctx(), uuid.UUID(note["id"]), True)
+    with pytest.raises(NotFound):
+        await target.check(await a.ctx(), uuid.UUID(note["id"]), False)
+
+
+async def test_hook_isogov_eligibility(make_tenant: Any, client: Any) -> None:
+    t = await make_tenant()
+    await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D1"]), "title": "a"})
+    facts = dict(await get_plugin_system().collect("isogov_eligibility", ctx=await t.ctx(), agency_id=t.agencies["D1"]))
+    assert facts["example"] == {"example.notes": 1}
+
+
+async def test_hook_isogov_tenant_event(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    example.EVENTS.clear()
+    assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": False})).status_code == 200
+    assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": True})).status_code == 200
+    kinds = [(e.kind, e.module) for e in example.EVENTS if e.tenant_id == t.id]
+    assert kinds == [("module_disabled", "example"), ("module_enabled", "example")]
+
+
+async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
+    t = await make_tenant()
+    await get_plugin_system().collect("isogov_seed_demo", modules=["example"], ctx=await t.ctx(), agencies=t.agencies)
+    notes = (await client.get(t.url("/example/notes"), headers=t.headers())).json()
+    assert notes["total"] == 2

@@ -1,0 +1,51 @@
+"""The one tenant-scoped access path: direct queries on tenant-owned tables are refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.tables import Agency, AuditEvent, User
+from core.tenancy import TenantScopeError, unscoped
+from tests.example_plugin.tables import ExampleNote
+
+
+@pytest.mark.parametrize("table", [Agency, User, AuditEvent, ExampleNote])
+@pytest.mark.parametrize("method", ["select", "objects", "count", "exists", "delete", "update"])
+def test_direct_queries_on_tenant_tables_raise(table: Any, method: str) -> None:
+    with pytest.raises(TenantScopeError, match="tenant-owned"):
+        getattr(table, method)()
+
+
+def test_unscoped_is_explicit_and_nests() -> None:
+    with unscoped():
+        with unscoped():
+            Agency.select()
+        Agency.select()
+    with pytest.raises(TenantScopeError):
+        Agency.select()
+
+
+async def test_scope_filters_by_tenant_and_hides_soft_deleted(client: Any, make_tenant: Any) -> None:
+    a, b = await make_tenant(), await make_tenant()
+    ctx_a, ctx_b = await a.ctx(), await b.ctx()
+    assert {r["id"] for r in await ctx_a.scope(Agency).select(Agency.id)} == set(a.agencies.values())
+    assert await ctx_b.scope(Agency).find(a.agencies["P"]) is None
+    assert await ctx_b.scope(Agency).find("not-a-uuid") is None
+    row = await ctx_a.scope(ExampleNote).insert({"agency_id": a.agencies["D1"], "title": "x", "title_folded": "x"})
+    await ctx_a.scope(ExampleNote).soft_delete(row["id"])
+    assert await ctx_a.scope(ExampleNote).find(row["id"]) is None
+    assert (await ctx_a.scope(ExampleNote).find(row["id"], include_deleted=True))["deleted_at"] is not None
+    assert await ctx_a.scope(ExampleNote).count() == 0
+    with pytest.raises(Exception):  # another tenant's row cannot be updated through the scope
+        await ctx_b.scope(Agency).update(a.agencies["P"], {"name": "hijack"})
+    assert (await ctx_a.scope(Agency).get(a.agencies["P"]))["name"] != "hijack"
+
+
+async def test_insert_cannot_choose_another_tenant(make_tenant: Any) -> None:
+    a, b = await make_tenant(), await make_tenant()
+    ctx_a = await a.ctx()
+    row = await ctx_a.scope(ExampleNote).insert({"agency_id": a.agencies["D1"], "title": "t", "title_folded": "t",
+                                                "tenant_id": b.id})
+    assert row["tenant_id"] == a.id
