@@ -17,6 +17,7 @@ from core.agencies.controllers import AgencyController
 from core.api.audit import AuditController
 from core.api.auth import login, me
 from core.api.health import health, ready
+from core.api.national import national_indicators
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
 from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         await db.stop()
 
     app = Litestar(
-        route_handlers=[health, ready, login, me, list_modules, TenantsController, tenant_router,
+        route_handlers=[health, ready, login, me, list_modules, national_indicators, TenantsController, tenant_router,
                         *_plugin_routers(system)],
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
