@@ -11,8 +11,6 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
-
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):

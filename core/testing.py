@@ -48,7 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "ISOGOV_SECRET_KEY": "test-secret-key-" + "x" * 32,
         "ISOGOV_LOG_LEVEL": os.environ.get("ISOGOV_LOG_LEVEL", "WARNING"),
         "REDIS_URL": os.environ.get("ISOGOV_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "PICCOLO_CONF": "core.piccolo_conf",
     })
     extra = [p for p in os.environ.get("ISOGOV_EXTRA_PLUGINS", "").split(",") if p]
     if EXAMPLE_PLUGIN not in extra:
