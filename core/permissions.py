@@ -9,7 +9,8 @@ from core.contracts import Permission
 ALL_TENANT_ROLES = ("tenant_admin", "inspector", "agency_officer", "viewer")
 
 CORE_PERMISSIONS = [
-    Permission("tenant.read", "Read the tenant, its modules and agencies' tree", ALL_TENANT_ROLES),
+    Permission("tenant.read", "Read the tenant and its modules", ALL_TENANT_ROLES),
+    Permission("tenant.manage", "Rename, suspend or resume the tenant (platform admins only)", ()),
     Permission("agencies.read", "List and read agencies", ALL_TENANT_ROLES),
     Permission("agencies.write", "Create, update, move and close agencies (agency officers: own sub-tree)",
                ("tenant_admin", "agency_officer")),

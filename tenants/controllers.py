@@ -3,13 +3,13 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
 
-from core.errors import Forbidden
 from core.guards import require_platform_admin
 from core.plugins import get_plugin_system
 from core.tables import Tenant
 from core.tenancy import Actor, TenantContext
 from tenants import service
-from tenants.schemas import ModuleRead, ModuleSwitch, TenantCreate, TenantModuleRead, TenantRead, TenantUpdate
+from tenants.schemas import (ModuleRead, ModuleSwitch, TenantCreate, TenantList, TenantModuleRead, TenantRead,
+                             TenantUpdate)
 
 
 async def _read(row: dict) -> TenantRead:
@@ -35,13 +35,13 @@ class TenantsController(Controller):
     tags = ["tenants"]
 
     @get("/", summary="List tenants")
-    async def list_tenants(self, request: Request) -> dict:
+    async def list_tenants(self, request: Request) -> TenantList:
         actor: Actor = request.user
         query = Tenant.select().order_by(Tenant.code)
         if actor.role not in ("platform_admin", "national_reviewer"):
             query = query.where(Tenant.id == actor.tenant_id)
         rows = await query
-        return {"items": [await _read(r) for r in rows], "total": len(rows)}
+        return TenantList(items=[await _read(r) for r in rows], total=len(rows))
 
     @post("/", summary="Create a tenant (province)", guards=[require_platform_admin])
     async def create_tenant(self, request: Request, data: TenantCreate) -> TenantRead:
@@ -58,10 +58,8 @@ class TenantController(Controller):
     async def get_tenant(self, ctx: TenantContext) -> TenantRead:
         return await _read(await service.get_by_code(ctx.tenant.code))
 
-    @patch("/", summary="Rename, suspend or resume a tenant (platform admin)", opt={"permission": "tenant.read"})
+    @patch("/", summary="Rename, suspend or resume a tenant (platform admin)", opt={"permission": "tenant.manage"})
     async def update_tenant(self, ctx: TenantContext, data: TenantUpdate) -> TenantRead:
-        if ctx.actor.role != "platform_admin":
-            raise Forbidden("only a platform admin may rename, suspend or resume a tenant")
 
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return await _read(await service.update_tenant(ctx.tenant.code, changes, ctx.actor))

@@ -29,6 +29,11 @@ class TenantRead(msgspec.Struct):
     modules: list[str]
 
 
+class TenantList(msgspec.Struct):
+    items: list[TenantRead]
+    total: int
+
+
 class ModuleRead(msgspec.Struct):
     name: str
     title_vi: str
