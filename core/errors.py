@@ -8,9 +8,11 @@ that reveals nothing internal.
 from __future__ import annotations
 
 import re
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
@@ -145,6 +147,14 @@ def handle_undecodable(request: Request, exc: Exception) -> Response[dict[str, A
     return problem_response(400, detail, request=request)
 
 
+def handle_integrity(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """A unique or foreign-key constraint refused a write (e.g. two identical submits at the same moment):
+    the transaction rolled back, nothing was written."""
+    log.info("integrity error", path=request.url.path, error=str(exc)[:200])
+    return problem_response(409, "the change conflicts with an existing record (it may have just been submitted "
+                                 "twice); nothing was written", request=request)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(500, "An unexpected error occurred; it has been logged.", request=request)
@@ -155,5 +165,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     UnicodeDecodeError: handle_undecodable,
     msgspec.DecodeError: handle_undecodable,
+    sqlite3.IntegrityError: handle_integrity,
+    asyncpg.exceptions.IntegrityConstraintViolationError: handle_integrity,
     Exception: handle_unexpected,
 }
