@@ -164,6 +164,16 @@ class Scope:
         with unscoped():
             return _Deferred(self.table.count().where(self.where(include_deleted)))
 
+    async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
+                   limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of the rows matching every condition, and how many match in all."""
+        query, count = self.select(), self.count()
+        for cond in conditions:
+            query, count = query.where(cond), count.where(cond)
+        for column in order_by:
+            query = query.order_by(column, ascending=not descending)
+        return await query.limit(limit).offset(offset), await count
+
     async def find(self, id: Any, include_deleted: bool = False) -> dict[str, Any] | None:
         try:
             id = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))

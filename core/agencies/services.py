@@ -111,12 +111,7 @@ async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID 
         else:
             conds.append(is_open)
     if q and q.strip():
-        pattern = like_pattern(q)
-        conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(pattern))
-    query = ctx.scope(Agency).select()
-    count = ctx.scope(Agency).count()
-    for cond in conds:
-        query = query.where(cond)
-        count = count.where(cond)
-    rows = await query.order_by(Agency.level).order_by(Agency.name_folded).limit(limit).offset(offset)
-    return rows, await count
+        pattern = like_pattern(q)  # codes match after the "<tenant_id>:" prefix of code_key, never inside it
+        conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(f"{ctx.tenant.id}:{pattern}"))
+    return await ctx.scope(Agency).page(*conds, order_by=(Agency.level, Agency.name_folded), limit=limit,
+                                        offset=offset)

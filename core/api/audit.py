@@ -59,10 +59,8 @@ class AuditController(Controller):
             conds.append(AuditEvent.at >= since)
         if until:
             conds.append(AuditEvent.at < until)
-        query, count = ctx.scope(AuditEvent).select(), ctx.scope(AuditEvent).count()
-        for cond in conds:
-            query, count = query.where(cond), count.where(cond)
-        rows = await query.order_by(AuditEvent.at, ascending=False).limit(limit).offset(offset)
+        rows, total = await ctx.scope(AuditEvent).page(*conds, order_by=(AuditEvent.at,), descending=True,
+                                                       limit=limit, offset=offset)
         items = [AuditEventRead(**{k: (_load(v) if k in ("before", "after") else v) for k, v in row.items()
                                    if k in AuditEventRead.__struct_fields__}) for row in rows]
-        return Page(items=items, total=await count, limit=limit, offset=offset)
+        return Page(items=items, total=total, limit=limit, offset=offset)

@@ -68,11 +68,7 @@ async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID |
     if q and q.strip():
         pattern = like_pattern(q)
         conds.append(User.full_name_folded.like(pattern) | User.email.like(pattern))
-    query, count = ctx.scope(User).select(), ctx.scope(User).count()
-    for cond in conds:
-        query, count = query.where(cond), count.where(cond)
-    rows = await query.order_by(User.email).limit(limit).offset(offset)
-    return rows, await count
+    return await ctx.scope(User).page(*conds, order_by=(User.email,), limit=limit, offset=offset)
 
 
 async def create_platform_user(email: str, full_name: str, role: str, password: str) -> dict[str, Any]:

@@ -38,12 +38,10 @@ class NoteController(Controller):
     async def list_notes(self, ctx: TenantContext, q: str | None = None,
                          limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
                          offset: Annotated[int, Parameter(ge=0)] = 0) -> Page[NoteRead]:
-        query, count = ctx.scope(ExampleNote).select(), ctx.scope(ExampleNote).count()
-        if q:
-            query = query.where(ExampleNote.title_folded.like(like_pattern(q)))
-            count = count.where(ExampleNote.title_folded.like(like_pattern(q)))
-        rows = await query.order_by(ExampleNote.created_at).limit(limit).offset(offset)
-        return Page(items=[to_struct(r, NoteRead) for r in rows], total=await count, limit=limit, offset=offset)
+        conds = [ExampleNote.title_folded.like(like_pattern(q))] if q else []
+        rows, total = await ctx.scope(ExampleNote).page(*conds, order_by=(ExampleNote.created_at,), limit=limit,
+                                                        offset=offset)
+        return Page(items=[to_struct(r, NoteRead) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/", summary="Create a note for an agency", opt={"permission": "example.write"})
     async def create_note(self, ctx: TenantContext, data: NoteCreate) -> NoteRead:
