@@ -15,7 +15,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from core.errors import Forbidden, TooManyRequests, Unauthorized
 from core.settings import Settings, get_settings
-from core.tenancy import Actor, unscoped
+from core.tenancy import Actor, TenantInfo, unscoped
 
 log = structlog.get_logger("isogov.auth")
 
@@ -46,24 +46,39 @@ def _dummy_hash() -> str:
     return hash_password("isogov-no-such-account")
 
 
+_ACTOR_SQL = (
+    "SELECT u.id, u.email, u.role, u.tenant_id, u.agency_id, u.full_name, "
+    "t.code AS tenant_code, t.name AS tenant_name, t.status AS tenant_status "
+    "FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id WHERE u.id = {} AND u.active = {}"
+)
+
+
 async def load_actor(user_id: Any) -> Actor | None:
-    """The active user behind a token, or None (unknown, deactivated, or tenant suspended)."""
-    from core.tables import Tenant, User
+    """The active user behind a token, with its tenant, in one query; None when unknown, deactivated, or the
+    tenant is not active."""
+    from core.tables import User
 
     try:
         uid = uuid.UUID(str(user_id))
     except ValueError:
         return None
     with unscoped():
-        row = await User.select().where((User.id == uid) & (User.active == True)).first()  # noqa: E712
-    if row is None:
+        rows = await User.raw(_ACTOR_SQL, uid, True)
+    if not rows:
         return None
+    row = rows[0]
+    tenant = None
     if row["tenant_id"] is not None:
-        tenant = await Tenant.select(Tenant.status).where(Tenant.id == row["tenant_id"]).first()
-        if tenant is None or tenant["status"] != "active":
+        if row["tenant_status"] != "active":
             return None
-    return Actor(id=row["id"], email=row["email"], role=row["role"], tenant_id=row["tenant_id"],
-                 agency_id=row["agency_id"], full_name=row["full_name"])
+        tenant = TenantInfo(id=_uuid(row["tenant_id"]), code=row["tenant_code"], name=row["tenant_name"],
+                            status=row["tenant_status"])
+    return Actor(id=_uuid(row["id"]), email=row["email"], role=row["role"], tenant_id=tenant.id if tenant else None,
+                 agency_id=_uuid(row["agency_id"]), full_name=row["full_name"], tenant=tenant)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 async def _retrieve_user(token: Token, connection: ASGIConnection) -> Actor | None:

@@ -34,7 +34,7 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     403 unless the user's role has the handler's permission."""
     actor: Actor = connection.user
     code = connection.path_params.get("tenant_code", "")
-    tenant = await load_tenant(code)
+    tenant = actor.tenant if actor.tenant is not None and actor.tenant.code == code else await load_tenant(code)
     if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id):
         raise NotFound(f"tenant {code!r} not found")
     structlog.contextvars.bind_contextvars(tenant=tenant.code)

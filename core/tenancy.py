@@ -9,6 +9,7 @@ explicitly with `with unscoped():`.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -95,8 +96,16 @@ class TenantTable(Table):
 
 
 @dataclass(frozen=True)
+class TenantInfo:
+    id: uuid.UUID
+    code: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who is acting: a signed-in user, or the system (CLI, workers, demo seed)."""
+    """Who is acting: a signed-in user (with the tenant it belongs to), or the system (CLI, workers, seed)."""
 
     id: uuid.UUID | None
     email: str
@@ -104,18 +113,11 @@ class Actor:
     tenant_id: uuid.UUID | None = None
     agency_id: uuid.UUID | None = None
     full_name: str = ""
+    tenant: TenantInfo | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> "Actor":
         return cls(id=None, email=name, role="platform_admin", full_name=name)
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    id: uuid.UUID
-    code: str
-    name: str
-    status: str
 
 
 def _now() -> datetime:
@@ -172,7 +174,11 @@ class Scope:
             query, count = query.where(cond), count.where(cond)
         for column in order_by:
             query = query.order_by(column, ascending=not descending)
-        return await query.limit(limit).offset(offset), await count
+        query = query.limit(limit).offset(offset)
+        if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once
+            rows, total = await asyncio.gather(query.run(), count.run())
+            return rows, total
+        return await query, await count
 
     async def find(self, id: Any, include_deleted: bool = False) -> dict[str, Any] | None:
         try:

@@ -44,13 +44,8 @@ async def login(request: Request, data: LoginIn) -> TokenOut:
 
 @get("/api/v1/me", summary="The signed-in user")
 async def me(request: Request) -> MeOut:
-    from core.tables import Tenant
-
     actor: Actor = request.user
-    code = None
-    if actor.tenant_id:
-        row = await Tenant.select(Tenant.code).where(Tenant.id == actor.tenant_id).first()
-        code = row["code"] if row else None
+    code = actor.tenant.code if actor.tenant else None
     if actor.role == "platform_admin":
         perms = sorted(p.name for p in all_permissions())
     else:
