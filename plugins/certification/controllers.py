@@ -178,7 +178,7 @@ class RecordController(Controller):
 
     @post("/agencies/{agency_id:uuid}/events",
           summary="Record a dated QMS event for an agency (a wrong event is corrected by a correction event)",
-          opt=WRITE)
+          opt={**WRITE, "walk_body": {"kind": "build_started", "occurred_on": "2020-01-06"}})
     async def record_event(self, ctx: TenantContext, agency_id: uuid.UUID, data: EventCreate) -> EventResult:
         done = await services.record_events(ctx, agency_id, [data])
         events = services.event_reads(done.events)

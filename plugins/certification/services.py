@@ -215,6 +215,14 @@ def _check_correction(inp: Correction, events: Sequence[rules.Event], agency: di
             raise Conflict("this event is already voided", field="corrects_event_id")
 
 
+def _check_references(inp: Any, events: Sequence[rules.Event]) -> None:
+    """An event id in a body must name an event of this agency's timeline: 404 otherwise (another tenant's or
+    another agency's id is never accepted, and nothing tells which)."""
+    ref = getattr(inp, "legal_change_event_id", None)
+    if ref is not None and not any(e.id == ref for e in events):
+        raise NotFound(f"event {ref} is not in this agency's timeline", field="legal_change_event_id")
+
+
 def _refusal(v: rules.RuleViolation, new: rules.Event) -> Exception:
     """Turn a rule violation met while replaying with `new` into the HTTP problem of the request."""
     cls = Unprocessable if v.status == "invalid" else Conflict
@@ -264,6 +272,7 @@ async def record_events(ctx: TenantContext, agency_id: Any, inputs: Sequence[Eve
                     _check_correction(inp, events, agency, today)
                 else:
                     _check_date(occurred_on, agency, today, "occurred_on")
+                    _check_references(inp, events)
                 seq += 1
                 new = rules.Event(id=uuid.uuid4(), seq=seq, kind=kind, occurred_on=occurred_on, data=data,
                                   corrects_id=corrects)
