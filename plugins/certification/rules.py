@@ -290,7 +290,15 @@ def _set_status(state: QmsState, status: str, on: date) -> None:
 
 
 def apply_event(state: QmsState, ev: Event) -> None:
-    """Check one event against the state and apply it (in place). Raises RuleViolation."""
+    """Check one event against the state and apply it (in place). Raises RuleViolation naming the event."""
+    try:
+        _apply(state, ev)
+    except RuleViolation as v:
+        v.event = v.event or ev
+        raise
+
+
+def _apply(state: QmsState, ev: Event) -> None:
     if ev.kind not in ALLOWED_FROM:
         raise RuleViolation(f"unknown event kind {ev.kind!r}", status="invalid", field="kind", event=ev)
     _require_status(state, ev)
