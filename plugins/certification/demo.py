@@ -187,7 +187,8 @@ async def seed_thai_binh(ctx: TenantContext, agencies: dict[str, dict[str, Any]]
         events = [
             e("build_started", start, standard_version="2008", scope=_scope_for(code, agency["name"], agency["level"])),
             e("apply_started", apply_on),
-            *_maintenance(range(apply_on.year, 2016)),  # the first audit follows applying in the same year
+            # the first audit (15 October) follows applying, in the same year or the next
+            *_maintenance(range(apply_on.year if apply_on < date(apply_on.year, 10, 15) else apply_on.year + 1, 2016)),
         ]
         late = index % 7 == 6  # 5 agencies announced only in 2017
         if not late:
