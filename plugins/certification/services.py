@@ -207,6 +207,7 @@ def _check_correction(inp: Correction, events: Sequence[rules.Event], agency: di
             raise Unprocessable(f"the replacement must be a {target.kind!r} event like the one it corrects",
                                 field="replacement.kind")
         _check_date(inp.replacement.occurred_on, agency, today, "replacement.occurred_on")
+        _check_references(inp.replacement, events)
     else:
         if inp.replacement is not None:
             raise Unprocessable("a voiding correction takes no replacement", field="replacement")
