@@ -99,7 +99,7 @@ async def indicators(ctx: TenantContext, year: int, today: date | None = None) -
             if ann.get("reannouncement") and date.fromisoformat(ann["on"]).year == year:
                 reannounced.add(a["id"])
     groups: list[tuple[str, str, str, list[dict[str, Any]]]] = [
-        ("required_agencies", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply",
+        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply",
          [a for a in agencies if a["required"]]),
         ("building", "Đang xây dựng HTQLCL", "Building the QMS",
          [a for a in agencies if state(a).status == "building"]),

@@ -86,10 +86,10 @@ async def test_hook_indicators_count_by_level_on_a_year(bac_ninh: Seeded, hung_y
         return {i.name: i for i in values}
 
     y2019 = await indicators(bac_ninh, 2019)
-    assert list(y2019) == ["required_agencies", "building", "applying", "announced", "reannounced",
+    assert list(y2019) == ["required", "building", "applying", "announced", "reannounced",
                            "on_2015_version", "overdue"]
     board = (await bac_ninh.api.get("/board/summary", as_of="2019-12-31")).json()
-    assert y2019["required_agencies"].value == board["by_required"]["required"]["total"]
+    assert y2019["required"].value == board["by_required"]["required"]["total"]
     assert y2019["announced"].value == 20 and y2019["announced"].breakdown["commune"] == 19
     assert y2019["announced"].breakdown["district"] == 1
     assert y2019["reannounced"].value == 1 and y2019["reannounced"].breakdown["district"] == 1  # BG-VY on 2015
@@ -103,7 +103,7 @@ async def test_hook_indicators_count_by_level_on_a_year(bac_ninh: Seeded, hung_y
     assert (y2016["building"].value, y2016["applying"].value, y2016["announced"].value) == (0, 5, 36)
     assert y2016["on_2015_version"].value == 0
     board = (await hung_yen.api.get("/board/summary", as_of="2016-12-31")).json()
-    assert y2016["required_agencies"].value == board["by_required"]["required"]["total"]
+    assert y2016["required"].value == board["by_required"]["required"]["total"]
 
 
 async def test_hook_eligibility_facts(api: Api, make_tenant: Any) -> None:
@@ -177,3 +177,12 @@ async def test_hook_reminders_are_empty_without_records(api: Api) -> None:
     assert reminders[0].agency_id == api.t.agencies["D1"] and reminders[0].title.startswith("Đánh giá nội bộ")
     late = await reporting.reminders(await api.t.ctx(), date(2020, 6, 10))
     assert [(r.kind, r.status) for r in late] == [("internal_audit_due", "overdue"), ("management_review_due", "due")]
+
+
+async def test_the_national_view_carries_the_certification_figures(bac_ninh: Seeded, client: Any,
+                                                                  platform_users: Any) -> None:
+    r = await client.get("/api/v1/national/indicators?year=2019", headers=platform_users["national_reviewer"])
+    assert r.status_code == 200, r.text
+    figures = {t["code"]: t["indicators"] for t in r.json()["tenants"]}[bac_ninh.api.t.code]["certification"]
+    assert (figures["announced"], figures["reannounced"], figures["on_2015_version"]) == (20, 1, 20)
+    assert "BG-VY" not in r.text and "Việt Yên" not in r.text  # counts only, no agency rows
