@@ -1,0 +1,167 @@
+"""What the module tells the rest of the system: reminders, national indicators, eligibility facts and the
+evidence targets' existence checks. Everything reads the derived QMS state through services.states_as_of().
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from core.agencies.services import is_active
+from core.contracts import Indicator, Reminder
+from core.errors import Forbidden, NotFound
+from core.tables import Agency
+from core.tenancy import TenantContext
+from plugins.certification import NAME, rules, services
+from plugins.certification.services import LEVEL_ORDER
+from plugins.certification.tables import QmsEvent, QmsRecord
+
+AUDIENCE = ("agency_officer", "tenant_admin")
+
+_TITLES = {
+    "internal_audit": ("Đánh giá nội bộ HTQLCL của {agency} đến hạn ngày {due}",
+                       "Đánh giá nội bộ HTQLCL của {agency} đã quá hạn từ ngày {due}"),
+    "management_review": ("Xem xét của lãnh đạo về HTQLCL của {agency} đến hạn ngày {due}",
+                          "Xem xét của lãnh đạo về HTQLCL của {agency} đã quá hạn từ ngày {due}"),
+    "legal_update": ("{agency} phải cập nhật HTQLCL theo thay đổi pháp luật trước ngày {due}",
+                     "{agency} chưa cập nhật HTQLCL theo thay đổi pháp luật (hạn {due})"),
+    "reannouncement": ("{agency} cần công bố lại HTQLCL (phải công bố lại từ ngày {due})",
+                       "{agency} chưa công bố lại HTQLCL sau thay đổi ngày {due}"),
+    "conversion": ("{agency} phải chuyển đổi HTQLCL sang TCVN ISO 9001:2015 trước ngày {due}",
+                   "{agency} chưa chuyển đổi HTQLCL sang TCVN ISO 9001:2015 (hạn của tỉnh: {due})"),
+}
+_KIND = {
+    "internal_audit": "internal_audit_due", "management_review": "management_review_due",
+    "legal_update": "legal_update_due", "reannouncement": "reannouncement_due", "conversion": "conversion_due",
+}
+
+
+async def _active_agencies(ctx: TenantContext, on: date) -> list[dict[str, Any]]:
+    return await ctx.scope(Agency).select(Agency.id, Agency.code, Agency.name, Agency.level, Agency.required,
+                                          Agency.valid_from, Agency.valid_to).where(
+        (Agency.valid_from <= on) & (Agency.valid_to.is_null() | (Agency.valid_to > on)))
+
+
+async def reminders(ctx: TenantContext, day: date) -> list[Reminder]:
+    """Internal audits and management reviews due within 30 days or overdue, legal updates due or overdue,
+    re-announcements pending, and the conversion deadline coming or passed; for agencies active on `day`."""
+    agencies = {a["id"]: a for a in await _active_agencies(ctx, day)}
+    records = [r for r in await ctx.scope(QmsRecord).select().output(load_json=True) if r["agency_id"] in agencies]
+    states = await services.states_as_of(ctx, day, records)
+    deadline = await services.conversion_deadline(ctx)
+    result = []
+    for record in records:
+        agency = agencies[record["agency_id"]]
+        for ob in rules.obligations(states[record["agency_id"]], day, deadline):
+            due_text = ob.due_on.strftime("%d/%m/%Y")
+            title = _TITLES[ob.reason][0 if ob.status == "due" else 1].format(agency=agency["name"], due=due_text)
+            kind = _KIND[ob.reason]
+            result.append(Reminder(
+                module=NAME, kind=kind, key=f"{NAME}:{kind}:{agency['id']}:{ob.due_on.isoformat()}", title=title,
+                due_on=ob.due_on, status=ob.status, agency_id=agency["id"], audience=AUDIENCE,
+                link=f"/api/v1/tenants/{ctx.tenant.code}/{NAME}/records/{record['id']}",
+            ))
+    result.sort(key=lambda r: (r.due_on, r.key))
+    return result
+
+
+def _reference_day(year: int, today: date | None = None) -> date:
+    """Indicators of a year describe its last day, or today for the running year."""
+    today = today or date.today()
+    return min(date(year, 12, 31), today)
+
+
+def _by_level(agencies: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {level: 0 for level in LEVEL_ORDER}
+    for a in agencies:
+        counts[a["level"]] = counts.get(a["level"], 0) + 1
+    return counts
+
+
+async def indicators(ctx: TenantContext, year: int, today: date | None = None) -> list[Indicator]:
+    """Counts for the national view (Phụ lục II style), by agency level, over agencies active at the end of
+    `year` (today for the running year): required agencies; building; applying (not yet announced); announced;
+    re-announced during the year; on the 2015 version; overdue."""
+    day = _reference_day(year, today)
+    agencies = await _active_agencies(ctx, day)
+    ids = {a["id"] for a in agencies}
+    records = [r for r in await ctx.scope(QmsRecord).select().output(load_json=True) if r["agency_id"] in ids]
+    states = await services.states_as_of(ctx, day, records)
+    deadline = await services.conversion_deadline(ctx)
+
+    def state(a: dict[str, Any]) -> rules.QmsState:
+        return states.get(a["id"]) or rules.QmsState()
+
+    reannounced = set()
+    for a in agencies:
+        for ann in state(a).announcements:
+            if ann.get("reannouncement") and date.fromisoformat(ann["on"]).year == year:
+                reannounced.add(a["id"])
+    groups: list[tuple[str, str, str, list[dict[str, Any]]]] = [
+        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply",
+         [a for a in agencies if a["required"]]),
+        ("building", "Đang xây dựng HTQLCL", "Building the QMS",
+         [a for a in agencies if state(a).status == "building"]),
+        ("applying", "Đang áp dụng, chưa công bố", "Applying, not yet announced",
+         [a for a in agencies if state(a).status == "applying"]),
+        ("announced", "Đã công bố HTQLCL", "Announced",
+         [a for a in agencies if state(a).status == "announced"]),
+        ("reannounced", f"Công bố lại trong năm {year}", f"Re-announced in {year}",
+         [a for a in agencies if a["id"] in reannounced]),
+        ("on_2015_version", "Áp dụng TCVN ISO 9001:2015", "On TCVN ISO 9001:2015",
+         [a for a in agencies if state(a).standard_version == "2015"
+          and state(a).status in ("building", "applying", "announced", "suspended")]),
+        ("overdue", "Có nghĩa vụ quá hạn", "With an overdue obligation",
+         [a for a in agencies if rules.overdue_reasons(state(a), day, deadline)]),
+    ]
+    return [Indicator(module=NAME, name=name, value=len(members), label_vi=vi, label_en=en,
+                      breakdown=_by_level(members)) for name, vi, en, members in groups]
+
+
+async def eligibility(ctx: TenantContext, agency_id: Any, today: date | None = None) -> dict[str, Any]:
+    """Facts about one agency today: {"certification.announced": bool, "certification.overdue": bool, ...}.
+    An id that is not an agency of ctx's tenant gets no facts."""
+    agency = await ctx.scope(Agency).find(agency_id)
+    if agency is None:
+        return {}
+    today = today or date.today()
+    record = await services.record_of_agency(ctx, agency["id"])
+    states = await services.states_as_of(ctx, today, [record] if record else [])
+    state = states.get(agency["id"]) or rules.QmsState()
+    reasons = rules.overdue_reasons(state, today, await services.conversion_deadline(ctx)) \
+        if is_active(agency, today) else []
+    return {
+        f"{NAME}.status": state.status,
+        f"{NAME}.announced": state.status == "announced",
+        f"{NAME}.announced_on": state.announced_on.isoformat() if state.announced_on else None,
+        f"{NAME}.standard_version": state.standard_version,
+        f"{NAME}.reannouncement_due": state.status == "announced" and state.reannouncement_due,
+        f"{NAME}.overdue": bool(reasons),
+        f"{NAME}.overdue_reasons": reasons,
+    }
+
+
+async def _check_agency_access(ctx: TenantContext, agency_id: uuid.UUID, write: bool) -> None:
+    if write:
+        if not ctx.has("certification.write"):
+            raise Forbidden("attaching documents to QMS records needs the permission 'certification.write'")
+        await ctx.ensure_agency(agency_id, write=True)
+    elif not ctx.has("certification.read"):
+        raise Forbidden("reading QMS records needs the permission 'certification.read'")
+
+
+async def check_record(ctx: TenantContext, target_id: Any, write: bool = False) -> None:
+    """Evidence target `qms_record`: the record exists in ctx's tenant and the user may read / attach to it."""
+    row = await ctx.scope(QmsRecord).find(target_id)
+    if row is None:
+        raise NotFound(f"QMS record {target_id} not found")
+    await _check_agency_access(ctx, row["agency_id"], write)
+
+
+async def check_event(ctx: TenantContext, target_id: Any, write: bool = False) -> None:
+    """Evidence target `qms_event`: attachments are documents of an event (the event itself never changes)."""
+    row = await ctx.scope(QmsEvent).find(target_id)
+    if row is None:
+        raise NotFound(f"QMS event {target_id} not found")
+    await _check_agency_access(ctx, row["agency_id"], write)
