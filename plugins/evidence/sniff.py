@@ -111,6 +111,8 @@ def sniff_head(head: bytes, filename: str = "", *, complete: bool = False) -> Sn
         return Sniffed(PNG, "image/png")
     if head.startswith(ZIP_SIGNATURE):
         return Sniffed(ZIP, "application/zip")
+    if head.startswith(b"PK\x05\x06"):
+        raise NotAllowed("the ZIP archive is empty")
     if head.startswith(OLE_SIGNATURE):
         return Sniffed(OLE, "application/x-ole-storage")
     if mime is None or mime.startswith("text/"):
