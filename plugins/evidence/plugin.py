@@ -56,3 +56,10 @@ async def isogov_indicators(ctx, year):
     from plugins.evidence.services import indicators
 
     return await indicators(ctx, year)
+
+
+@hookimpl
+async def isogov_seed_demo(ctx, agencies):
+    from plugins.evidence.services import seed_demo
+
+    await seed_demo(ctx)

@@ -269,6 +269,37 @@ async def soft_delete(ctx: TenantContext, evidence_id: uuid.UUID) -> None:
     await ctx.scope(Evidence).soft_delete(evidence_id)
 
 
+async def add_file(ctx: TenantContext, *, title: str, filename: str, data: bytes,
+                   target_type: str | None = None, target_id: str | None = None) -> dict[str, Any]:
+    """Store and record a file the server holds (demo data): the same type, size and target rules as an upload."""
+    from plugins.evidence.intake import store_bytes
+    from plugins.evidence.storage import get_store, object_key
+
+    fields = {"title": title, **({"target_type": target_type, "target_id": target_id} if target_type else {})}
+    new = await validate_fields(ctx, fields)
+    evidence_id, version_id = uuid.uuid4(), uuid.uuid4()
+    upload = await store_bytes(store=get_store(), key=object_key(ctx.tenant.id, evidence_id, version_id),
+                               filename=filename, data=data, max_bytes=(await limits(ctx)).max_upload_bytes)
+    try:
+        return await record_new(ctx, evidence_id=evidence_id, version_id=version_id, new=new, stored=upload.file)
+    except BaseException:
+        await upload.discard()
+        raise
+
+
+DEMO_TITLE = "Kế hoạch kiểm tra việc áp dụng, duy trì HTQLCL theo TCVN ISO 9001:2015"
+
+
+async def seed_demo(ctx: TenantContext) -> None:
+    """A small text file per demo province (once): the yearly inspection plan's summary."""
+    if await ctx.scope(Evidence).count(include_deleted=True).where(Evidence.title == DEMO_TITLE) > 0:
+        return
+    text = (f"{ctx.tenant.name}\n{DEMO_TITLE}\n\n"
+            "Căn cứ Thông tư 26/2014/TT-BKHCN và Quyết định 19/2014/QĐ-TTg, Chi cục Tiêu chuẩn Đo lường Chất lượng "
+            "kiểm tra hồ sơ tất cả cơ quan thuộc phạm vi bắt buộc và kiểm tra tại chỗ ít nhất một phần ba số cơ quan.\n")
+    await add_file(ctx, title=DEMO_TITLE, filename="Kế hoạch kiểm tra ISO.txt", data=text.encode("utf-8"))
+
+
 # --- indicators -----------------------------------------------------------------------------------------------
 
 

@@ -135,3 +135,17 @@ async def test_jobs_run_with_an_arq_like_ctx(client, tenant, store):
     assert set(result) >= {"orphans_removed", "missing_objects", "objects"}
     purge = await evidence_purge({"job_id": "y"})
     assert purge["failed"] == []
+
+
+async def test_demo_seed_stores_one_file_once(client, tenant, store):
+    for _ in range(2):
+        await get_plugin_system().collect("isogov_seed_demo", modules=["evidence"], ctx=await tenant.ctx(),
+                                          agencies=dict(tenant.agencies))
+    listed = (await client.get(tenant.url("/evidence"), headers=tenant.headers("viewer"))).json()
+    assert listed["total"] == 1
+    item = listed["items"][0]
+    assert item["content_type"] == "text/plain; charset=utf-8" and item["filename"] == "Kế hoạch kiểm tra ISO.txt"
+    got = await client.get(tenant.url(f"/evidence/{item['id']}/content"), headers=tenant.headers(),
+                           follow_redirects=False)
+    assert got.status_code in (200, 302)
+    assert len(await stored_keys(store, tenant.id)) == 1
