@@ -31,7 +31,8 @@ from plugins.evidence.settings import EvidenceSettings, get_evidence_settings
 log = structlog.get_logger("isogov.evidence.storage")
 
 READ_CHUNK = 256 * 1024
-PIPE_BYTES = 1024 * 1024  # bytes buffered between the request and the store's thread
+PIPE_BYTES = 4 * 1024 * 1024  # bytes buffered between the request and the store's thread
+BATCH_BYTES = 1024 * 1024  # the request's small chunks are handed over in batches of this size
 TEMP_SUFFIX = ".part"
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 KEY_PATTERN = re.compile(rf"^({_UUID})/({_UUID})/({_UUID})$")
@@ -84,6 +85,7 @@ class _Pipe:
         self._eof = False
         self._aborted = False
         self._consumer_done = False
+        self._producer_waiting = False
 
     # producer side (event loop)
     async def put(self, chunk: bytes) -> None:
@@ -97,6 +99,7 @@ class _Pipe:
                     self._cond.notify()
                     return
                 self._space.clear()
+                self._producer_waiting = True
             await self._space.wait()
 
     def close(self) -> None:
@@ -132,12 +135,15 @@ class _Pipe:
                 self._buffered -= len(chunk)
                 parts.append(chunk)
                 got += len(chunk)
-                self._wake_producer()
+                if self._producer_waiting:  # wake the event loop only when it waits for room
+                    self._producer_waiting = False
+                    self._wake_producer()
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def consumer_finished(self) -> None:
         with self._cond:
             self._consumer_done = True
+            self._producer_waiting = False
         self._wake_producer()
 
     def _wake_producer(self) -> None:
@@ -156,6 +162,8 @@ class ObjectWriter:
         self._pipe = _Pipe(self._loop)
         self._remove = remove
         self._done: asyncio.Future[None] = self._loop.create_future()
+        self._batch: list[bytes] = []
+        self._batched = 0
         self._committed = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, args=(consume,), name=f"evidence-writer-{key[-12:]}",
@@ -191,12 +199,23 @@ class ObjectWriter:
     async def write(self, chunk: bytes) -> None:
         if self._done.done():
             raise StorageError(self._failure())
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= BATCH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._batch:
+            return
+        data = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
+        self._batch, self._batched = [], 0
         try:
-            await self._pipe.put(chunk)
+            await self._pipe.put(data)
         except StorageError:
             raise StorageError(self._failure()) from None
 
     async def commit(self) -> None:
+        await self._flush()
         self._pipe.close()
         try:
             await asyncio.shield(self._done)
@@ -211,6 +230,7 @@ class ObjectWriter:
         if self._closed:
             return
         self._closed = True
+        self._batch, self._batched = [], 0
         self._pipe.abort()
         try:
             await asyncio.shield(self._done)
