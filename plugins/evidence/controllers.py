@@ -17,6 +17,7 @@ import msgspec
 import structlog
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.response import Redirect, Stream
 
@@ -40,6 +41,33 @@ UPLOAD_DESCRIPTION = (
 )
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 Offset = Annotated[int, Parameter(ge=0)]
+
+
+def _form(with_fields: bool) -> RequestBody:
+    properties = {"file": Schema(type=OpenAPIType.STRING, format="binary", description="the file (one)")}
+    if with_fields:
+        properties |= {
+            "title": Schema(type=OpenAPIType.STRING, max_length=services.TITLE_MAX),
+            "target_type": Schema(type=OpenAPIType.STRING, description="an entity type a module accepts files on"),
+            "target_id": Schema(type=OpenAPIType.STRING, description="the id of that record"),
+        }
+    schema = Schema(type=OpenAPIType.OBJECT, properties=properties,
+                    required=["file", "title"] if with_fields else ["file"])
+    return RequestBody(content={"multipart/form-data": OpenAPIMediaType(schema=schema)}, required=True)
+
+
+@dataclasses.dataclass
+class UploadOperation(Operation):
+    """Documents the multipart body the handler reads from the raw stream (it has no `data` parameter)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _form(with_fields=True)
+
+
+@dataclasses.dataclass
+class VersionOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _form(with_fields=False)
 
 
 def _request_ceiling() -> int:
@@ -117,7 +145,8 @@ class EvidenceController(Controller):
     path = "/"
 
     @post("/", summary="Upload a file as new evidence", description=UPLOAD_DESCRIPTION, status_code=201,
-          opt={"permission": "evidence.write"}, request_max_body_size=_request_ceiling())
+          opt={"permission": "evidence.write"}, request_max_body_size=_request_ceiling(),
+          operation_class=UploadOperation)
     async def upload(self, ctx: TenantContext, request: Request) -> EvidenceRead:
         evidence_id, version_id = uuid.uuid4(), uuid.uuid4()
 
@@ -181,7 +210,8 @@ class EvidenceController(Controller):
 
     @post("/{evidence_id:uuid}/versions", summary="Upload a new version of a piece of evidence",
           description="multipart/form-data with the one field `file`; the same type and size rules as an upload.",
-          status_code=201, opt={"permission": "evidence.write"}, request_max_body_size=_request_ceiling())
+          status_code=201, opt={"permission": "evidence.write"}, request_max_body_size=_request_ceiling(),
+          operation_class=VersionOperation)
     async def new_version(self, ctx: TenantContext, request: Request, evidence_id: uuid.UUID) -> EvidenceRead:
         current = await services.get(ctx, evidence_id)
         await services.ensure_version_writable(ctx, current)

@@ -1,8 +1,8 @@
 """Jobs of the evidence plugin: plain async functions `job(ctx, ...)` (arq's signature), idempotent.
 
 - `evidence_purge`: remove the objects and rows of evidence deleted longer ago than its tenant's retention.
-- `evidence_reconcile`: remove orphan objects (no row, older than an hour) and report rows whose object is
-  missing from the store.
+- `evidence_reconcile`: remove orphan objects (no row, older than an hour) and S3 multipart uploads open for
+  more than a day (a process killed mid-upload), and report rows whose object is missing from the store.
 
 Both run across tenants (platform housekeeping), so they query with `unscoped()` on purpose. `ctx` may carry
 `evidence_store` (a `storage.Store`) to use instead of the configured one.
@@ -23,12 +23,13 @@ from core.db import transaction
 from core.tables import Tenant
 from core.tenancy import TenantContext, TenantInfo, system_context, unscoped
 from plugins.evidence.settings import get_evidence_settings
-from plugins.evidence.storage import LocalStore, Store, get_store
+from plugins.evidence.storage import LocalStore, Store, get_store, parse_key
 from plugins.evidence.tables import Evidence, EvidenceSettingsRow, EvidenceVersion
 
 log = structlog.get_logger("isogov.evidence.jobs")
 
 ORPHAN_AGE_SECONDS = 3600
+OPEN_UPLOAD_AGE_SECONDS = 24 * 3600  # a slow upload of a large file may well take more than an hour
 
 
 def _store(ctx: dict[str, Any] | None) -> Store:
@@ -90,12 +91,14 @@ async def _purge_one(store: Store, evidence_id: uuid.UUID, tenant_id: uuid.UUID,
 
 
 async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_seconds: int = ORPHAN_AGE_SECONDS,
+                             open_upload_age_seconds: int = OPEN_UPLOAD_AGE_SECONDS,
                              now: datetime | None = None) -> dict[str, Any]:
     """Compare the store with the version rows.
 
     Objects without a row that are older than `orphan_age_seconds` (left by a crash mid-upload) are removed;
-    rows whose object is missing are reported (logged as errors and returned), never changed. Objects whose
-    name is not an evidence key are reported as `foreign` and left alone.
+    S3 multipart uploads opened more than `open_upload_age_seconds` ago are aborted (their parts use storage but
+    never become an object). Rows whose object is missing are reported (logged as errors and returned), never
+    changed. Objects whose name is not an evidence key are reported as `foreign` and left alone.
     """
     store = _store(ctx)
     now = now or datetime.now(timezone.utc)
@@ -122,6 +125,17 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
             await store.delete(obj.key)
         removed.append(obj.key)
         log.warning("orphan evidence object removed", key=obj.key, size=obj.size)
+    aborted: list[str] = []
+    for upload in await asyncio.to_thread(store.list_incomplete_uploads):
+        if upload.initiated > now - timedelta(seconds=open_upload_age_seconds) or parse_key(upload.key) is None:
+            continue
+        try:
+            await asyncio.to_thread(store.abort_incomplete_upload, upload)
+        except Exception:
+            log.exception("could not abort an open multipart upload", key=upload.key)
+            continue
+        aborted.append(upload.key)
+        log.warning("open multipart upload aborted", key=upload.key, initiated=upload.initiated.isoformat())
     missing: list[dict[str, Any]] = []
     for row in rows:
         if row["object_key"] in present:
@@ -139,9 +153,9 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
     for item in missing:
         by_tenant[item["tenant_id"]] += 1
     log.info("evidence reconciled", objects=len(objects), rows=len(rows), orphans_removed=len(removed),
-             missing=len(missing), foreign=len(foreign))
-    return {"objects": len(objects), "rows": len(rows), "orphans_removed": removed, "missing_objects": missing,
-            "missing_by_tenant": dict(by_tenant), "foreign": foreign}
+             uploads_aborted=len(aborted), missing=len(missing), foreign=len(foreign))
+    return {"objects": len(objects), "rows": len(rows), "orphans_removed": removed, "uploads_aborted": aborted,
+            "missing_objects": missing, "missing_by_tenant": dict(by_tenant), "foreign": foreign}
 
 
 def cron_jobs() -> list[Any]:
