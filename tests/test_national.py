@@ -17,9 +17,8 @@ async def test_national_view_aggregates_enabled_modules(client: Any, make_tenant
     assert r.status_code == 200, r.text
     view = r.json()
     by_code = {t["code"]: t for t in view["tenants"]}
-    # other installed modules (e.g. evidence) add their own figures beside the example's
-    assert by_code[a.code]["indicators"]["example"] == {"notes": 2}
-    assert by_code[b.code]["indicators"]["example"] == {"notes": 3}
+    assert by_code[a.code]["indicators"] == {"example": {"notes": 2}}
+    assert by_code[b.code]["indicators"] == {"example": {"notes": 3}}
     assert by_code[off.code]["indicators"] == {}
     assert view["totals"]["example"]["notes"] >= 5
     assert "agencies" not in r.text and "email" not in r.text
