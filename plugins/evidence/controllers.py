@@ -162,6 +162,8 @@ class EvidenceController(Controller):
         except BaseException:
             await upload.discard()
             raise
+        log.info("evidence stored", evidence_id=str(evidence_id), version=1, size=upload.file.size,
+                 content_type=upload.file.content_type)
         return to_struct(row, EvidenceRead)
 
     @get("/", summary="List evidence of the tenant, or of one record", opt={"permission": "evidence.read"})
@@ -224,6 +226,8 @@ class EvidenceController(Controller):
         except BaseException:
             await upload.discard()
             raise
+        log.info("evidence stored", evidence_id=str(current["id"]), version=row["version"], size=upload.file.size,
+                 content_type=upload.file.content_type)
         return to_struct(row, EvidenceRead)
 
     @get("/{evidence_id:uuid}/versions/{version:int}", summary="Read the metadata of one version",

@@ -391,3 +391,34 @@ async def test_presigned_url_is_short_lived(client, tenant, s3_server, s3_bucket
         assert query["X-Amz-Credential"] and f"{tenant.id}/{created['id']}/" in response.headers["location"]
     finally:
         use_store(None)
+
+
+async def test_the_owning_plugin_may_forbid_attaching(client, make_tenant, store):
+    """Through a real plugin whose check is agency-bound: an agency officer (bound to D1) may attach to D1's QMS
+    record, not to D2's (403 naming target_id). Skipped when the certification plugin is not installed."""
+    from core.plugins import get_plugin_system
+
+    if "certification" not in get_plugin_system().modules:
+        pytest.skip("the certification plugin is not installed")
+    tenant = await make_tenant(modules=["evidence", "certification"])
+    records = {}
+    for agency in ("D1", "D2"):
+        response = await client.post(tenant.url("/certification/records"), headers=tenant.headers(),
+                                     json={"agency_id": str(tenant.agencies[agency])})
+        assert response.status_code == 201, response.text
+        records[agency] = response.json()["id"]
+    own = await upload(client, tenant, role="agency_officer",
+                       extra={"target_type": "qms_record", "target_id": records["D1"]})
+    assert own.status_code == 201, own.text
+    other = await upload(client, tenant, role="agency_officer",
+                         extra={"target_type": "qms_record", "target_id": records["D2"]})
+    assert other.status_code == 403 and other.json()["field"] == "target_id"
+    version = await new_version(client, tenant, own.json()["id"], filename="v2.pdf", data=pdf_bytes(seed=4),
+                                role="agency_officer")
+    assert version.status_code == 201
+    admin = await upload(client, tenant, extra={"target_type": "qms_record", "target_id": records["D2"]})
+    assert admin.status_code == 201
+    denied = await new_version(client, tenant, admin.json()["id"], filename="v2.pdf", data=pdf_bytes(seed=5),
+                               role="agency_officer")
+    assert denied.status_code == 403
+    assert len(await stored_keys(store, tenant.id)) == 3
