@@ -1,0 +1,274 @@
+"""What a file is, decided by its bytes against the allow-list, never by what the client claims.
+
+Allowed: PDF, JPEG, PNG, plain text (UTF-8 or UTF-16 with a byte-order mark), Office documents (Word, Excel,
+PowerPoint 97-2003 and 2007+, OpenDocument text / spreadsheet / presentation, without macros) and ZIP archives
+whose members are all of those (no archive inside an archive).
+
+Two steps: `sniff_head()` looks at the first `HEAD_BYTES` of the upload before anything is stored; kinds that
+are containers (ZIP, OLE2) are then confirmed by `check_container()` on the complete stored object (their
+directory is at the end, or anywhere), and plain text is checked to the last byte by `TextValidator` while it
+streams.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import filetype
+
+HEAD_BYTES = 8192
+
+PDF, JPEG, PNG, TEXT, ZIP, OLE = "pdf", "jpeg", "png", "text", "zip", "ole"
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+OOXML_MAIN_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
+ODF_TYPES = {
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+}
+OLE_STREAMS = {
+    "worddocument": "application/msword",
+    "workbook": "application/vnd.ms-excel",
+    "book": "application/vnd.ms-excel",
+    "powerpoint document": "application/vnd.ms-powerpoint",
+}
+
+MAX_ZIP_MEMBERS = 2000
+MAX_NESTED_DOCUMENT_BYTES = 1024 * 1024 * 1024  # declared (uncompressed) bytes of documents inside one ZIP
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+class NotAllowed(Exception):
+    """The bytes are not of an allowed type; the message says what was found, for the 415 detail."""
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str
+    content_type: str
+    encoding: str | None = None  # text only: the codec that decodes the whole file
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in (ZIP, OLE)
+
+
+def _text_codec(head: bytes) -> tuple[str, str]:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "utf-16"
+    return "utf-8", "utf-8"
+
+
+class TextValidator:
+    """Checks, chunk by chunk, that a stream decodes as text and holds no binary control characters."""
+
+    def __init__(self, codec: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+        self.seen = 0
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        try:
+            text = self._decoder.decode(data, final=final)
+        except UnicodeDecodeError as exc:
+            raise NotAllowed(f"the file is not plain text (invalid text encoding near byte {self.seen + exc.start})") \
+                from None
+        bad = _BAD_TEXT.search(text)
+        if bad:
+            raise NotAllowed(f"the file is not plain text (binary control character U+{ord(bad.group()):04X})")
+        self.seen += len(data)
+
+
+def _describe(head: bytes) -> str:
+    kind = filetype.guess(head)
+    if kind is not None:
+        return f"{kind.mime} is not an allowed file type"
+    return "the file type is not recognised"
+
+
+def sniff_head(head: bytes, filename: str = "", *, complete: bool = False) -> Sniffed:
+    """Decide the type from the first bytes; raises NotAllowed. `complete` says `head` is the whole file."""
+    if not head:
+        raise NotAllowed("the file is empty")
+    mime = filetype.guess_mime(head)
+    if head.startswith(b"%PDF-"):
+        return Sniffed(PDF, "application/pdf")
+    if mime == "image/jpeg" and head.startswith(b"\xff\xd8\xff"):
+        return Sniffed(JPEG, "image/jpeg")
+    if mime == "image/png" and head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed(PNG, "image/png")
+    if head.startswith(ZIP_SIGNATURE):
+        return Sniffed(ZIP, "application/zip")
+    if head.startswith(b"PK\x05\x06"):
+        raise NotAllowed("the ZIP archive is empty")
+    if head.startswith(OLE_SIGNATURE):
+        return Sniffed(OLE, "application/x-ole-storage")
+    if mime is None or mime.startswith("text/"):
+        codec, charset = _text_codec(head)
+        try:
+            TextValidator(codec).feed(head, final=complete)
+        except NotAllowed:
+            pass
+        else:
+            media = "text/csv" if filename.lower().endswith(".csv") else "text/plain"
+            return Sniffed(TEXT, f"{media}; charset={charset}", encoding=codec)
+    raise NotAllowed(_describe(head))
+
+
+# --- containers: checked on the complete object (a seekable binary file) ------------------------------------
+
+
+def check_container(sniffed: Sniffed, fileobj: BinaryIO) -> str:
+    """Confirm a ZIP or OLE2 file against the allow-list; return its real content type or raise NotAllowed."""
+    if sniffed.kind == ZIP:
+        return _check_zip(fileobj, nested=False)
+    if sniffed.kind == OLE:
+        return _check_ole(fileobj)
+    return sniffed.content_type
+
+
+def _check_zip(fileobj: BinaryIO, *, nested: bool) -> str:
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" in names:
+            return _ooxml_type(names)
+        odf = _odf_type(archive, infos)
+        if odf:
+            return odf
+        if nested:
+            raise NotAllowed("a ZIP archive inside a ZIP archive is not allowed")
+        _check_zip_members(archive, infos)
+        return "application/zip"
+
+
+def _ooxml_type(names: set[str]) -> str:
+    if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise NotAllowed("Office documents with macros are not allowed")
+    for part, mime in OOXML_MAIN_PARTS.items():
+        if part in names:
+            return mime
+    raise NotAllowed("the archive is an Office Open XML package of a type that is not allowed")
+
+
+def _odf_type(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
+    if not infos or infos[0].filename != "mimetype" or infos[0].file_size > 200:
+        return None
+    try:
+        mime = archive.read(infos[0]).decode("ascii", "replace").strip()
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
+        return None
+    if not mime.startswith("application/vnd.oasis.opendocument."):
+        return None
+    if mime not in ODF_TYPES:
+        raise NotAllowed(f"{mime} is not an allowed file type")
+    if any(info.filename.lower().startswith("basic/") for info in infos):
+        raise NotAllowed("OpenDocument files with macros are not allowed")
+    return mime
+
+
+def _check_zip_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    files = [info for info in infos if not info.is_dir()]
+    if not files:
+        raise NotAllowed("the ZIP archive is empty")
+    if len(files) > MAX_ZIP_MEMBERS:
+        raise NotAllowed(f"the ZIP archive has more than {MAX_ZIP_MEMBERS} files")
+    nested_budget = MAX_NESTED_DOCUMENT_BYTES
+    for info in files:
+        label = info.filename
+        if info.flag_bits & 0x1:
+            raise NotAllowed(f"{label!r} in the ZIP archive is encrypted and cannot be checked")
+        try:
+            with archive.open(info) as member:
+                head = member.read(HEAD_BYTES)
+                try:
+                    sniffed = sniff_head(head, info.filename, complete=info.file_size <= len(head))
+                except NotAllowed as exc:
+                    raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
+                if sniffed.is_container:
+                    nested_budget -= info.file_size
+                    if nested_budget < 0:
+                        raise NotAllowed("the documents inside the ZIP archive are too large to check")
+                    member.seek(0)
+                    try:
+                        if sniffed.kind == ZIP:
+                            _check_zip(member, nested=True)  # type: ignore[arg-type]
+                        else:
+                            _check_ole(member)  # type: ignore[arg-type]
+                    except NotAllowed as exc:
+                        raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+            raise NotAllowed(f"{label!r} in the ZIP archive cannot be read ({exc})") from None
+
+
+def _check_ole(fileobj: BinaryIO) -> str:
+    """Read the directory of an OLE2 compound file and name the Office document it holds (97-2003 formats)."""
+    fileobj.seek(0)
+    header = fileobj.read(512)
+    if len(header) < 512 or not header.startswith(OLE_SIGNATURE):
+        raise NotAllowed("the file is not a readable Office 97-2003 document")
+    sector_shift, = struct.unpack_from("<H", header, 0x1E)
+    if sector_shift not in (9, 12):
+        raise NotAllowed("the file is not a readable Office 97-2003 document (sector size)")
+    sector_size = 1 << sector_shift
+    num_fat_sectors, first_dir_sector = struct.unpack_from("<II", header, 0x2C)
+    first_difat, num_difat = struct.unpack_from("<II", header, 0x44)
+    fat_sectors = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < 0xFFFFFFFA]
+
+    def read_sector(number: int) -> bytes:
+        fileobj.seek((number + 1) * sector_size)
+        data = fileobj.read(sector_size)
+        if len(data) != sector_size:
+            raise NotAllowed("the Office 97-2003 document is truncated")
+        return data
+
+    difat, hops = first_difat, 0
+    while difat < 0xFFFFFFFA and hops < min(num_difat, 10000):
+        data = read_sector(difat)
+        entries = struct.unpack(f"<{sector_size // 4}I", data)
+        fat_sectors.extend(s for s in entries[:-1] if s < 0xFFFFFFFA)
+        difat, hops = entries[-1], hops + 1
+    fat_sectors = fat_sectors[:max(num_fat_sectors, 0)]
+    fat_cache: dict[int, tuple[int, ...]] = {}
+    per_sector = sector_size // 4
+
+    def next_sector(number: int) -> int:
+        index, offset = divmod(number, per_sector)
+        if index >= len(fat_sectors):
+            raise NotAllowed("the Office 97-2003 document has a broken sector table")
+        if index not in fat_cache:
+            fat_cache[index] = struct.unpack(f"<{per_sector}I", read_sector(fat_sectors[index]))
+        return fat_cache[index][offset]
+
+    streams: set[str] = set()
+    sector, seen = first_dir_sector, 0
+    while sector < 0xFFFFFFFA and seen < 4096:
+        data = read_sector(sector)
+        for start in range(0, sector_size, 128):
+            entry = data[start:start + 128]
+            name_length, = struct.unpack_from("<H", entry, 0x40)
+            if entry[0x42] == 2 and 2 <= name_length <= 64:  # a stream
+                streams.add(entry[:name_length - 2].decode("utf-16-le", "replace").lower())
+        sector, seen = next_sector(sector), seen + 1
+    if any(name in streams for name in ("macros", "_vba_project", "vba")):
+        raise NotAllowed("Office documents with macros are not allowed")
+    for name, mime in OLE_STREAMS.items():
+        if name in streams:
+            return mime
+    raise NotAllowed("the compound file is not a Word, Excel or PowerPoint document")

@@ -1,0 +1,163 @@
+"""The allow-list decided by bytes, file-name cleaning and Content-Disposition, without HTTP."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import struct
+
+import pytest
+
+from plugins.evidence.controllers import content_disposition
+from plugins.evidence.intake import clean_filename
+from plugins.evidence.sniff import NotAllowed, TextValidator, check_container, sniff_head
+from plugins.evidence.tests.conftest import EXE_BYTES, PNG_BYTES, docx_bytes, pdf_bytes, zip_bytes
+
+FREE, END, FAT = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+
+
+def ole_bytes(*streams: str) -> bytes:
+    """A minimal OLE2 compound file (version 3, one FAT sector, one directory sector) naming `streams`."""
+    header = bytearray(512)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIII", header, 0x28, 0, 1, 1, 0, 4096, END, 0, END)
+    struct.pack_into("<I", header, 0x48, 0)  # number of DIFAT sectors
+    struct.pack_into("<109I", header, 0x4C, 0, *([FREE] * 108))
+    fat = struct.pack("<128I", FAT, END, *([FREE] * 126))
+    directory = bytearray(512)
+    for index, (name, kind) in enumerate([("Root Entry", 5), *[(s, 2) for s in streams]][:4]):
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        entry = bytearray(128)
+        entry[:len(encoded)] = encoded
+        struct.pack_into("<HB", entry, 0x40, len(encoded), kind)
+        directory[index * 128:(index + 1) * 128] = entry
+    return bytes(header) + fat + bytes(directory)
+
+
+@pytest.mark.parametrize("data,kind,content_type", [
+    (pdf_bytes(), "pdf", "application/pdf"),
+    (PNG_BYTES, "png", "image/png"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200, "jpeg", "image/jpeg"),
+    ("Biên bản kiểm tra\r\n".encode(), "text", "text/plain; charset=utf-8"),
+    (codecs.BOM_UTF8 + "Họ và tên;Đơn vị\n".encode(), "text", "text/plain; charset=utf-8"),
+    (codecs.BOM_UTF16_LE + "Danh sách".encode("utf-16-le"), "text", "text/plain; charset=utf-16"),
+    (docx_bytes(), "zip", "application/zip"),
+    (ole_bytes("WordDocument"), "ole", "application/x-ole-storage"),
+])
+def test_allowed_heads(data, kind, content_type):
+    sniffed = sniff_head(data, "x", complete=True)
+    assert (sniffed.kind, sniffed.content_type) == (kind, content_type)
+
+
+@pytest.mark.parametrize("data", [
+    EXE_BYTES,
+    b"GIF89a" + b"\x00" * 100,
+    b"\x7fELF\x02\x01\x01" + b"\x00" * 100,
+    b"\x1f\x8b\x08\x00" + b"\x00" * 100,  # gzip
+    b"Rar!\x1a\x07\x00" + b"\x00" * 100,
+    b"text then \x00 binary",
+    b"\xc3\x28 invalid utf-8",
+    b"",
+])
+def test_refused_heads(data):
+    with pytest.raises(NotAllowed):
+        sniff_head(data, "quyet-dinh.pdf", complete=True)
+
+
+def test_a_csv_name_makes_text_csv():
+    assert sniff_head(b"a;b\n1;2\n", "danh-sach.CSV", complete=True).content_type == "text/csv; charset=utf-8"
+
+
+def test_text_head_may_end_inside_a_character_but_the_stream_may_not():
+    data = "Sở Khoa học và Công nghệ".encode()
+    cut = data.index("ở".encode()) + 1  # inside the two-byte "ở"
+    assert sniff_head(data[:cut], "a.txt", complete=False).kind == "text"
+    validator = TextValidator("utf-8")
+    validator.feed(data[:cut])
+    validator.feed(data[cut:])
+    validator.feed(b"", final=True)
+    broken = TextValidator("utf-8")
+    broken.feed(data[:cut])
+    with pytest.raises(NotAllowed):
+        broken.feed(b"", final=True)
+
+
+@pytest.mark.parametrize("data,expected", [
+    (docx_bytes(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (zip_bytes({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<w/>"}),
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (zip_bytes({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}),
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    (zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}),
+     "application/vnd.oasis.opendocument.text"),
+    (zip_bytes({"a.pdf": pdf_bytes(), "b/c.png": PNG_BYTES, "d.docx": docx_bytes(), "e.doc": ole_bytes("WordDocument"),
+                "f.txt": b"ok\n"}), "application/zip"),
+    (ole_bytes("WordDocument"), "application/msword"),
+    (ole_bytes("Workbook"), "application/vnd.ms-excel"),
+    (ole_bytes("PowerPoint Document", "Current User"), "application/vnd.ms-powerpoint"),
+])
+def test_allowed_containers(data, expected):
+    assert check_container(sniff_head(data[:8192], "x"), io.BytesIO(data)) == expected
+
+
+@pytest.mark.parametrize("data,reason", [
+    (zip_bytes({"a.pdf": pdf_bytes(), "run.exe": EXE_BYTES}), "run.exe"),
+    (zip_bytes({"nested.zip": zip_bytes({"a.txt": b"a"})}), "inside a ZIP"),
+    (zip_bytes({"[Content_Types].xml": b"<T/>", "word/document.xml": b"<d/>", "word/vbaProject.bin": b"\x00"}),
+     "macros"),
+    (zip_bytes({"[Content_Types].xml": b"<T/>", "visio/document.xml": b"<d/>"}), "not allowed"),
+    (zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.graphics"}), "graphics"),
+    (zip_bytes({}), "empty"),
+    (ole_bytes("\x05SummaryInformation"), "not a Word"),  # e.g. an installer package
+    (ole_bytes("WordDocument", "_VBA_PROJECT"), "macros"),
+    (b"PK\x03\x04" + b"\x00" * 100, "not a readable ZIP"),
+    (ole_bytes("WordDocument")[:700], "truncated"),
+])
+def test_refused_containers(data, reason):
+    with pytest.raises(NotAllowed, match=reason):
+        check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
+
+
+def test_encrypted_zip_members_cannot_be_checked():
+    data = bytearray(zip_bytes({"a.pdf": pdf_bytes()}))
+    # set the "encrypted" flag in the local header and in the central directory entry
+    data[6] |= 1
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 1
+    with pytest.raises(NotAllowed, match="encrypted"):
+        check_container(sniff_head(bytes(data[:8192]), "x"), io.BytesIO(bytes(data)))
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("Quyết định 329/QĐ-UBND.pdf", "QĐ-UBND.pdf"),
+    ("C:\\Users\\Thư ký\\Biên bản.docx", "Biên bản.docx"),
+    ("../../etc/passwd", "passwd"),
+    ("a\u202egpj.exe", "agpj.exe"),
+    ("tab\tand\nnewline.txt", "tabandnewline.txt"),
+    ("..", "tep-tin"),
+    ("", "tep-tin"),
+    ("x" * 300 + ".pdf", "x" * 251 + ".pdf"),
+])
+def test_clean_filename(raw, clean):
+    assert clean_filename(raw) == clean
+
+
+def test_clean_filename_composes_vietnamese():
+    import unicodedata
+
+    assert clean_filename(unicodedata.normalize("NFD", "Ảnh lễ trao Bằng khen.jpg")) == "Ảnh lễ trao Bằng khen.jpg"
+
+
+@pytest.mark.parametrize("name,ascii_part,utf8_part", [
+    ("Quyết định công bố.pdf", 'filename="quyet dinh cong bo.pdf"',
+     "filename*=UTF-8''Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh%20c%C3%B4ng%20b%E1%BB%91.pdf"),
+    ('Tên "lạ"; x=1.txt', 'filename="ten _la_ x_1.txt"', "filename*=UTF-8''T%C3%AAn%20%22l%E1%BA%A1%22%3B%20x%3D1.txt"),
+    ("Đơn.PDF", 'filename="don.pdf"', "filename*=UTF-8''%C4%90%C6%A1n.PDF"),
+    ("标准.pdf", 'filename="biao zhun.pdf"', "filename*=UTF-8''%E6%A0%87%E5%87%86.pdf"),
+])
+def test_content_disposition(name, ascii_part, utf8_part):
+    value = content_disposition(name)
+    assert value.startswith("attachment; ")
+    assert ascii_part in value and utf8_part in value
+    value.encode("latin-1")  # a header value must be plain bytes
