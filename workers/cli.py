@@ -1,0 +1,111 @@
+"""Process entry points of the background side, as click commands the `isogov` CLI mounts:
+
+    isogov worker      an arq worker with the outbox relay (any number of replicas)
+    isogov scheduler   the cron jobs: daily reminder scan and digest, plugins' cron jobs (exactly one replica)
+    isogov relay       the outbox relay alone (optional: every worker runs one); `--once` drains and exits
+
+`python -m workers <command>` runs the same commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+import structlog
+
+from core.logging import configure_logging
+from core.settings import get_settings
+
+log = structlog.get_logger("isogov.worker")
+
+
+def _banner(kind: str) -> None:
+    from workers.config import get_worker_config
+
+    config = get_worker_config()
+    if not config.smtp_host:
+        log.warning("ISOGOV_SMTP_HOST is not set: email notifications are written to the log, not sent")
+    log.info(f"{kind} starting", queue=config.queue if kind != "scheduler" else config.scheduler_queue)
+
+
+def run_worker(**overrides) -> None:  # type: ignore[no-untyped-def]
+    """Run an arq worker (with the relay) until SIGINT/SIGTERM."""
+    from workers.settings import make_worker
+
+    configure_logging(get_settings())
+    _banner("worker")
+    make_worker(**overrides).run()
+
+
+def run_scheduler(**overrides) -> None:  # type: ignore[no-untyped-def]
+    """Run the single cron process until SIGINT/SIGTERM."""
+    from workers.settings import make_scheduler
+
+    configure_logging(get_settings())
+    _banner("scheduler")
+    make_scheduler(**overrides).run()
+
+
+async def relay_forever(once: bool = False) -> int:
+    from core import db
+    from workers.config import get_worker_config
+    from workers.queue import connect
+    from workers.relay import relay_all, run_relay, sweep_once
+
+    config = get_worker_config()
+    await db.start()
+    redis = await connect(config)
+    try:
+        if once:
+            count = await relay_all(redis, config)
+            await sweep_once(redis, config)
+            return count
+        await run_relay(redis, config)
+        return 0
+    finally:
+        await redis.aclose()
+        await db.stop()
+
+
+def run_relay(once: bool = False) -> int:
+    configure_logging(get_settings())
+    if not once:
+        _banner("relay")
+    try:
+        return asyncio.run(relay_forever(once))
+    except KeyboardInterrupt:
+        return 0
+
+
+@click.command("worker")
+def worker_command() -> None:
+    """Run a worker: delivers notifications and runs plugin jobs; relays the outbox."""
+    run_worker()
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler (cron jobs). Run exactly one."""
+    run_scheduler()
+
+
+@click.command("relay")
+@click.option("--once", is_flag=True, help="Relay what the outbox holds now, then exit.")
+def relay_command(once: bool) -> None:
+    """Run the outbox relay alone (every worker already runs one)."""
+    count = run_relay(once)
+    if once:
+        click.echo(f"relayed {count} outbox rows")
+
+
+COMMANDS = [worker_command, scheduler_command, relay_command]
+
+
+@click.group()
+def main() -> None:
+    """isogov background processes."""
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
