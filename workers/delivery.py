@@ -42,7 +42,7 @@ async def _load(delivery_id: uuid.UUID) -> DeliveryItem | None:
         tenant_id = delivery["tenant_id"]
         note = await Notification.select(
             Notification.id, Notification.tenant_id, Notification.kind, Notification.title, Notification.body,
-            Notification.link,
+            Notification.link, Notification.created_at,
         ).where((Notification.id == delivery["notification_id"]) & (Notification.tenant_id == tenant_id)).first()
         user = await User.select(User.id, User.email, User.full_name, User.active).where(
             (User.id == delivery["user_id"]) & (User.tenant_id == tenant_id)).first()

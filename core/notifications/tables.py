@@ -62,7 +62,7 @@ class InboxItem(TenantTable, tablename="inbox_item"):
     user_id = UUID(index=True)
     notification_id = UUID()
     key = Varchar(length=80, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)  # when the notification was made
     read_at = Timestamptz(null=True, default=None)
 
 

@@ -16,11 +16,12 @@ class InAppChannel:
     transactional = True
 
     async def send(self, item: DeliveryItem, config: WorkerConfig) -> None:
-        """Insert the inbox item; a second run finds the unique key taken and adds nothing."""
+        """Insert the inbox item (dated when the notification was made, so the inbox keeps its order whatever the
+        order of delivery); a second run finds the unique key taken and adds nothing."""
         note, user = item.notification, item.user
         with unscoped():
             await InboxItem.insert(InboxItem(
                 id=uuid.uuid4(), tenant_id=item.delivery["tenant_id"], user_id=user["id"],
                 notification_id=note["id"], key=f"{note['id']}:{user['id']}",
-                created_at=datetime.now(timezone.utc), read_at=None,
+                created_at=note.get("created_at") or datetime.now(timezone.utc), read_at=None,
             )).on_conflict(target=InboxItem.key, action="DO NOTHING")
