@@ -5,8 +5,8 @@
 - The **scheduler** (`isogov scheduler`, exactly one) runs the cron jobs on its own queue `<queue>:scheduler`;
   they queue the real work on the main queue, so the workers do it.
 
-Job names: core's are `core:<name>`; a plugin's job is registered under its function's name (arq's default),
-and two jobs with one name fail start-up. `WorkerSettings` (for arq's own CLI) is built on first access.
+Job names: core's are `core:<name>`; a plugin's job is registered under its function's `__name__`, and two
+jobs with one name fail start-up. `WorkerSettings` (for arq's own CLI) is built on first access.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def collect_jobs(config: WorkerConfig, system: PluginSystem | None = None) -> li
     for impl in system.pm.hook.isogov_jobs.get_hookimpls():
         module = system.plugin_module_name(impl.plugin) or impl.plugin_name
         for function in impl.function() or []:
-            job = func(function)
+            job = function if isinstance(function, Function) else func(function, name=function.__name__)
             if job.name in owners:
                 raise PluginError(f"the job {job.name!r} is defined twice: by {owners[job.name]!r} and {module!r}")
             owners[job.name] = module
