@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import click
 import structlog
@@ -109,3 +112,26 @@ def main() -> None:
 
 for _command in COMMANDS:
     main.add_command(_command)
+
+
+def spawn(command: str) -> "subprocess.Popen[bytes]":
+    """Start `python -m workers <command>` with this process's environment (used by `isogov dev`)."""
+    return subprocess.Popen([sys.executable, "-m", "workers", command], env=os.environ.copy())
+
+
+def start_background() -> "list[subprocess.Popen[bytes]]":
+    """A worker and the scheduler beside the API, as `isogov dev` runs them."""
+    return [spawn("worker"), spawn("scheduler")]
+
+
+def stop_background(procs: "list[subprocess.Popen[bytes]]", timeout: float = 15) -> None:
+    """SIGTERM each process started by `start_background` (arq lets running jobs finish or re-queues them)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
