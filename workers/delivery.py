@@ -15,11 +15,11 @@ from typing import Any
 import structlog
 from arq.worker import Retry
 
-from core.db import transaction
+from workers.db import write_transaction
 from core.notifications.tables import Notification, NotificationDelivery
 from core.tables import Tenant, User
 from core.tenancy import unscoped
-from workers.channels import DeliveryItem, get_channel
+from workers.channels import Channel, DeliveryItem, get_channel
 from workers.config import WorkerConfig
 
 log = structlog.get_logger("isogov.delivery")
@@ -33,34 +33,42 @@ class Skip(Exception):
     """The delivery can no longer be made (recipient gone or deactivated); it is marked skipped, not retried."""
 
 
-async def _load(delivery_id: uuid.UUID) -> DeliveryItem | None:
-    """The pending delivery with its notification, user and tenant; None when there is nothing to do."""
+async def _load(delivery_id: uuid.UUID) -> tuple[DeliveryItem, Channel] | None:
+    """The pending delivery, its channel and recipient, with the notification's text and the tenant for channels
+    that show them (email; the inbox needs only ids and the time, which the delivery row carries). None when
+    there is nothing to do."""
     with unscoped():
         delivery = await NotificationDelivery.select().where(NotificationDelivery.id == delivery_id).first()
         if delivery is None or delivery["status"] != "pending":
             return None
+        channel = get_channel(delivery["channel"])
+        content = not channel.transactional
         tenant_id = delivery["tenant_id"]
-        note = await Notification.select(
-            Notification.id, Notification.tenant_id, Notification.kind, Notification.title, Notification.body,
-            Notification.link, Notification.created_at,
-        ).where((Notification.id == delivery["notification_id"]) & (Notification.tenant_id == tenant_id)).first()
         user = await User.select(User.id, User.email, User.full_name, User.active).where(
             (User.id == delivery["user_id"]) & (User.tenant_id == tenant_id)).first()
-    tenant = await Tenant.select(Tenant.id, Tenant.code, Tenant.name).where(Tenant.id == tenant_id).first()
-    item = DeliveryItem(delivery=delivery, notification=note or {}, user=user or {}, tenant=tenant or {})
+        if user is None or not user["active"]:
+            raise Skip("the recipient is no longer an active user of this tenant")
+        # notify() writes the notification and its deliveries in one transaction, stamped with one time
+        note: dict[str, Any] | None = {"id": delivery["notification_id"], "created_at": delivery["created_at"]}
+        tenant: dict[str, Any] | None = {"id": tenant_id}
+        if content:
+            note = await Notification.select(
+                Notification.id, Notification.kind, Notification.title, Notification.body, Notification.link,
+                Notification.created_at,
+            ).where((Notification.id == delivery["notification_id"]) & (Notification.tenant_id == tenant_id)).first()
+            tenant = await Tenant.select(Tenant.id, Tenant.code, Tenant.name).where(Tenant.id == tenant_id).first()
     if note is None or tenant is None:
         raise Skip("the notification or its tenant no longer exists")
-    if user is None or not user["active"]:
-        raise Skip("the recipient is no longer an active user of this tenant")
-    return item
+    return DeliveryItem(delivery=delivery, notification=note, user=user, tenant=tenant), channel
 
 
 async def _set(delivery_id: uuid.UUID, values: dict[Any, Any], *, from_status: str = "pending") -> bool:
     values = {**values, NotificationDelivery.updated_at: _now()}
-    with unscoped():
-        rows = await NotificationDelivery.update(values).where(
-            (NotificationDelivery.id == delivery_id) & (NotificationDelivery.status == from_status)
-        ).returning(NotificationDelivery.id)
+    async with write_transaction():
+        with unscoped():
+            rows = await NotificationDelivery.update(values).where(
+                (NotificationDelivery.id == delivery_id) & (NotificationDelivery.status == from_status)
+            ).returning(NotificationDelivery.id)
     return bool(rows)
 
 
@@ -74,7 +82,7 @@ async def record_failure(delivery_ids: list[uuid.UUID], error: str, config: Work
                          from_status: str = "pending") -> tuple[str, float]:
     """Count one failed attempt; returns ("failed", 0) after the last one, else ("retry", delay in seconds)."""
     error = error[:2000]
-    async with transaction():
+    async with write_transaction():
         with unscoped():
             rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.attempts).where(
                 NotificationDelivery.id.is_in(delivery_ids) & (NotificationDelivery.status == from_status))
@@ -96,13 +104,12 @@ async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig) -> str
     """Make one delivery. Returns sent, skipped, failed or noop (nothing pending); raises Retry to try later."""
     delivery_id = uuid.UUID(str(delivery_id))
     try:
-        item = None
         try:
-            async with transaction():
-                item = await _load(delivery_id)
-                if item is None:
+            async with write_transaction():
+                loaded = await _load(delivery_id)
+                if loaded is None:
                     return "noop"
-                channel = get_channel(item.delivery["channel"])
+                item, channel = loaded
                 if channel.transactional:
                     await channel.send(item, config)
                     return "sent" if await mark_sent(delivery_id) else "noop"

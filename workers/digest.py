@@ -20,6 +20,7 @@ from core.tables import Tenant, User
 from core.tenancy import unscoped
 from workers.channels.email import absolute, build_message, send_message
 from workers.config import WorkerConfig
+from workers.db import write_transaction
 from workers.delivery import mark_sent, record_failure
 from workers.reminders import today
 
@@ -62,9 +63,11 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
         user = await User.select(User.email, User.full_name, User.active).where(
             (User.id == user_id) & (User.tenant_id == tenant_id)).first()
         if user is None or not user["active"]:
-            await NotificationDelivery.update({NotificationDelivery.status: "skipped",
-                                               NotificationDelivery.last_error: "the recipient is no longer active"}) \
-                .where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == "digest"))
+            async with write_transaction():
+                await NotificationDelivery.update({
+                    NotificationDelivery.status: "skipped",
+                    NotificationDelivery.last_error: "the recipient is no longer active",
+                }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == "digest"))
             return 0
         notes = await Notification.select(Notification.id, Notification.title, Notification.body,
                                           Notification.link, Notification.created_at).where(

@@ -21,11 +21,12 @@ import msgspec
 import structlog
 from arq.connections import ArqRedis
 
-from core.db import is_sqlite, transaction
+from core.db import is_sqlite
 from core.notifications.services import DELIVER_JOB, deliver_job_id
 from core.notifications.tables import NotificationDelivery, OutboxMessage
 from core.tenancy import unscoped
 from workers.config import WorkerConfig
+from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.relay")
 
@@ -61,8 +62,9 @@ async def _relay_batch(redis: ArqRedis, config: WorkerConfig, limit: int, lock: 
     if not rows:
         return 0
     await _enqueue_all(redis, config.queue, [(r["job_name"], r["job_id"], _payload(r["payload"])) for r in rows])
-    await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(
-        OutboxMessage.id.is_in([r["id"] for r in rows]))
+    async with write_transaction():
+        await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(
+            OutboxMessage.id.is_in([r["id"] for r in rows]))
     return len(rows)
 
 
@@ -71,7 +73,7 @@ async def relay_once(redis: ArqRedis, config: WorkerConfig, limit: int = BATCH) 
     with unscoped():
         if is_sqlite():  # no row locks; never hold SQLite's write lock while talking to Redis
             return await _relay_batch(redis, config, limit, lock=False)
-        async with transaction():
+        async with write_transaction():
             return await _relay_batch(redis, config, limit, lock=True)
 
 
@@ -99,11 +101,13 @@ async def sweep_once(redis: ArqRedis, config: WorkerConfig, limit: int = 1000) -
             await _enqueue_all(redis, config.queue, [
                 (DELIVER_JOB, deliver_job_id(r["notification_id"], r["channel"], r["user_id"]),
                  {"delivery_id": str(r["id"])}) for r in rows])
-            await NotificationDelivery.update({NotificationDelivery.next_attempt_at: now}).where(
-                NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == "pending"))
+            async with write_transaction():
+                await NotificationDelivery.update({NotificationDelivery.next_attempt_at: now}).where(
+                    NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == "pending"))
             log.warning("pending deliveries queued again", count=len(rows))
-        await OutboxMessage.delete().where(
-            OutboxMessage.relayed_at.is_not_null() & (OutboxMessage.relayed_at < now - OUTBOX_RETENTION))
+        async with write_transaction():
+            await OutboxMessage.delete().where(
+                OutboxMessage.relayed_at.is_not_null() & (OutboxMessage.relayed_at < now - OUTBOX_RETENTION))
     return len(rows)
 
 

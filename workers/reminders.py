@@ -20,9 +20,10 @@ from core.contracts import TENANT_ROLES, Reminder
 from core.notify import notify
 from core.plugins import get_plugin_system
 from core.tables import Tenant
-from tenants.service import enabled_modules, info
 from core.tenancy import system_context
+from tenants.service import enabled_modules, info
 from workers.config import WorkerConfig
+from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.reminders")
 
@@ -77,11 +78,12 @@ async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
             if reminder.agency_id is None:  # agency officers are told only about their own agency
                 audience = [r for r in audience if r != "agency_officer"]
             try:
-                notification_id = await notify(
-                    ctx, kind=reminder_kind(module, reminder), title=reminder.title, body=_body(reminder),
-                    recipients=audience, agency_id=reminder.agency_id, link=reminder.link,
-                    dedup_key=reminder_dedup_key(module, day, reminder),
-                )
+                async with write_transaction():
+                    notification_id = await notify(
+                        ctx, kind=reminder_kind(module, reminder), title=reminder.title, body=_body(reminder),
+                        recipients=audience, agency_id=reminder.agency_id, link=reminder.link,
+                        dedup_key=reminder_dedup_key(module, day, reminder),
+                    )
             except Exception:
                 log.exception("reminder could not be notified; skipped", module=module, key=reminder.key)
                 result.failed += 1
