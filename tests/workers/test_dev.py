@@ -63,7 +63,8 @@ def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> N
         deadline = time.monotonic() + 120
         token = None
         items: list = []
-        while time.monotonic() < deadline and not items:
+        wanted = "reminder.example.notes_pending"  # other installed plugins may remind of more
+        while time.monotonic() < deadline and wanted not in [i["kind"] for i in items]:
             assert proc.poll() is None, out.read_text(errors="replace")[-3000:]
             try:
                 if token is None:
@@ -75,8 +76,9 @@ def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> N
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)
-        assert items, "no reminder reached the inbox:\n" + out.read_text(errors="replace")[-3000:]
-        assert [i["kind"] for i in items] == ["reminder.example.notes_pending"]
+        kinds = [i["kind"] for i in items]
+        assert wanted in kinds, "the reminder did not reach the inbox:\n" + out.read_text(errors="replace")[-3000:]
+        assert kinds.count(wanted) == 1 and all(k.startswith("reminder.") for k in kinds)
         status, ready = _http("GET", f"{base}/ready")
         assert status == 200 and ready["checks"]["redis"] == "ok"
         match = re.search(r"pids (\d+), (\d+)", out.read_text(errors="replace"))
