@@ -19,7 +19,7 @@ from workers.db import write_transaction
 from core.notifications.tables import Notification, NotificationDelivery
 from core.tables import Tenant, User
 from core.tenancy import unscoped
-from workers.channels import Channel, DeliveryItem, get_channel
+from workers.channels import Channel, DeliveryItem, PermanentFailure, get_channel
 from workers.config import WorkerConfig
 
 log = structlog.get_logger("isogov.delivery")
@@ -79,15 +79,16 @@ async def mark_sent(delivery_id: uuid.UUID, *, from_status: str = "pending") -> 
 
 
 async def record_failure(delivery_ids: list[uuid.UUID], error: str, config: WorkerConfig, *,
-                         from_status: str = "pending") -> tuple[str, float]:
-    """Count one failed attempt; returns ("failed", 0) after the last one, else ("retry", delay in seconds)."""
+                         from_status: str = "pending", permanent: bool = False) -> tuple[str, float]:
+    """Count one failed attempt; returns ("failed", 0) after the last one (or at once when `permanent`), else
+    ("retry", delay in seconds)."""
     error = error[:2000]
     async with write_transaction():
         with unscoped():
             rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.attempts).where(
                 NotificationDelivery.id.is_in(delivery_ids) & (NotificationDelivery.status == from_status))
         attempts = max((r["attempts"] for r in rows), default=0) + 1
-        if attempts >= config.max_attempts:
+        if permanent or attempts >= config.max_attempts:
             for row in rows:
                 await _set(row["id"], {NotificationDelivery.status: "failed", NotificationDelivery.attempts: attempts,
                                        NotificationDelivery.last_error: error}, from_status=from_status)
@@ -123,7 +124,8 @@ async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig) -> str
     except Exception as exc:  # the channel or the database failed: count the attempt, retry or give up
         error = f"{type(exc).__name__}: {exc}"
         try:
-            outcome, delay = await record_failure([delivery_id], error, config)
+            outcome, delay = await record_failure([delivery_id], error, config,
+                                                  permanent=isinstance(exc, PermanentFailure))
         except Exception:
             log.exception("could not record a failed delivery; retrying", delivery_id=str(delivery_id))
             raise Retry(defer=config.backoff(1)) from exc

@@ -18,6 +18,7 @@ from arq.worker import Retry
 from core.notifications.tables import Notification, NotificationDelivery
 from core.tables import Tenant, User
 from core.tenancy import unscoped
+from workers.channels import PermanentFailure
 from workers.channels.email import absolute, build_message, send_message
 from workers.config import WorkerConfig
 from workers.db import write_transaction
@@ -81,7 +82,8 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
     try:
         await send_message(message, config)
     except Exception as exc:
-        outcome, delay = await record_failure(ids, f"{type(exc).__name__}: {exc}", config, from_status="digest")
+        outcome, delay = await record_failure(ids, f"{type(exc).__name__}: {exc}", config, from_status="digest",
+                                              permanent=isinstance(exc, PermanentFailure))
         if outcome == "failed":
             log.error("digest failed after the last attempt", user_id=str(user_id), error=str(exc))
             return 0

@@ -175,7 +175,12 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
     roles, user_ids = _split_recipients(recipients)
     audience = {"roles": sorted(roles), "users": sorted(map(str, user_ids))}
     stamp = now()
+    digest = dedup_hash(ctx.tenant.id, dedup_key) if dedup_key is not None else None
     async with transaction():
+        if digest is not None:  # the cheap early answer for a repeated call; the unique key settles races
+            with unscoped():
+                if await Notification.exists().where(Notification.dedup_hash == digest):
+                    return None
         if agency_id is not None:
             agency_id = (await ctx.ensure_agency(agency_id))["id"]
         users = await resolve_recipients(ctx, list(roles) + list(user_ids), agency_id)
@@ -184,7 +189,7 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
         row = Notification(
             id=notification_id, tenant_id=ctx.tenant.id, kind=kind, title=title, body=body, link=link,
             agency_id=agency_id, dedup_key=dedup_key,
-            dedup_hash=dedup_hash(ctx.tenant.id, dedup_key) if dedup_key is not None else None,
+            dedup_hash=digest,
             audience=msgspec.json.encode(audience).decode("utf-8"), recipient_count=len(users),
             created_by=ctx.actor.id, created_at=stamp,
         )

@@ -84,6 +84,14 @@ class Mailbox:
     host: str
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)  # addresses answered with 550
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
         msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)

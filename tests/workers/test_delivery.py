@@ -91,6 +91,21 @@ async def test_failing_email_is_retried_then_marked_failed_and_shown_to_tenant_a
     assert (await client.get(url, headers=t.headers("tenant_admin"))).json()["total"] == 0
 
 
+async def test_an_address_the_mail_server_refuses_fails_at_once(make_tenant, redis, smtp_server, smtp_config):
+    t = await make_tenant(modules=["example"])
+    smtp_server.refuse.add(t.emails["viewer"])
+    nid = await notify(await t.ctx(), kind="example.visit", title="x", recipients=["viewer", "inspector"])
+    await drain(redis, smtp_config.with_(max_attempts=5))
+    with unscoped():
+        rows = await NotificationDelivery.select().where(
+            (NotificationDelivery.notification_id == nid) & (NotificationDelivery.channel == "email"))
+    by_user = {r["user_id"]: r for r in rows}
+    refused = by_user[t.users["viewer"]]
+    assert refused["status"] == "failed" and refused["attempts"] == 1 and "refused" in refused["last_error"]
+    assert by_user[t.users["inspector"]]["status"] == "sent"
+    assert len(smtp_server.to(t.emails["inspector"])) == 1 and smtp_server.to(t.emails["viewer"]) == []
+
+
 async def test_deactivated_recipient_is_skipped_not_retried(make_tenant, redis, wconfig):
     from core.tables import User
 

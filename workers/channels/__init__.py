@@ -1,7 +1,7 @@
 """Delivery channels. A channel turns one delivery (a notification for one user) into something the user sees.
 
 `send(item, config)` raises on failure (the caller retries with backoff and marks the delivery failed after the
-last attempt). A channel whose effect is a database write (`transactional = True`) runs inside the transaction
+last attempt; `PermanentFailure` marks it failed at once). A channel whose effect is a database write (`transactional = True`) runs inside the transaction
 that marks the delivery sent, so a crash between the two cannot show the notification twice.
 """
 
@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from workers.config import WorkerConfig
+
+
+class PermanentFailure(Exception):
+    """The channel was told the delivery can never succeed (e.g. the mail server refused the address with a 5xx
+    answer): the delivery is marked failed at once instead of being retried."""
 
 
 @dataclass(frozen=True)

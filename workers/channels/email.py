@@ -12,7 +12,7 @@ from email.utils import formataddr, make_msgid
 import aiosmtplib
 import structlog
 
-from workers.channels import DeliveryItem
+from workers.channels import DeliveryItem, PermanentFailure
 from workers.config import WorkerConfig
 
 log = structlog.get_logger("isogov.email")
@@ -29,7 +29,7 @@ def build_message(config: WorkerConfig, *, to: str, to_name: str, subject: str, 
     message = EmailMessage()
     message["From"] = formataddr((f"isogov – {tenant_name}", config.smtp_from))
     message["To"] = formataddr((to_name, to)) if to_name else to
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())[:250]  # one line, whatever the notification's title
     message["Message-ID"] = make_msgid(domain=config.smtp_from.rpartition("@")[2] or "isogov.local")
     message.set_content(text + f"\n\n--\nisogov – {tenant_name}\n"
                         "Bạn nhận thư này theo cài đặt thông báo của mình; có thể thay đổi trong ứng dụng.\n")
@@ -41,12 +41,24 @@ async def send_message(message: EmailMessage, config: WorkerConfig) -> None:
         log.info("email (no SMTP server configured: written to the log only)", to=message["To"],
                  subject=message["Subject"], body=message.get_content())
         return
-    await aiosmtplib.send(
-        message, hostname=config.smtp_host, port=config.smtp_port, username=config.smtp_user,
-        password=config.smtp_password, use_tls=config.smtp_port == 465,
-        start_tls=None if config.smtp_port == 465 else config.smtp_starttls,
-        timeout=max(5, min(config.job_timeout - 1, 60)),
-    )
+    try:
+        await aiosmtplib.send(
+            message, hostname=config.smtp_host, port=config.smtp_port, username=config.smtp_user,
+            password=config.smtp_password, use_tls=config.smtp_port == 465,
+            start_tls=None if config.smtp_port == 465 else config.smtp_starttls,
+            timeout=max(5, min(config.job_timeout - 1, 60)),
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [getattr(r, "code", 0) for r in exc.recipients]
+        if codes and all(500 <= c < 600 for c in codes):
+            raise PermanentFailure(f"the mail server refused the address: {exc.recipients[0]}") from exc
+        raise
+    except aiosmtplib.SMTPResponseException as exc:
+        # 55x about this mail or its recipient; a refused login or sender is our configuration: retried
+        if exc.code in (550, 551, 553, 554) and not isinstance(
+                exc, (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused)):
+            raise PermanentFailure(f"the mail server refused the mail: {exc.code} {exc.message}") from exc
+        raise
     log.info("email sent", to=message["To"], subject=message["Subject"])
 
 
