@@ -37,6 +37,7 @@ DEFAULT_PREFERENCE = {"in_app": True, "email": "immediate"}
 DELIVER_JOB = "core:deliver"
 KIND_RE = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*)$")
 MAX_BODY = 20_000
+INSERT_CHUNK = 500
 
 
 def now() -> datetime:
@@ -188,8 +189,7 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
         notification_id = uuid.uuid4()
         row = Notification(
             id=notification_id, tenant_id=ctx.tenant.id, kind=kind, title=title, body=body, link=link,
-            agency_id=agency_id, dedup_key=dedup_key,
-            dedup_hash=digest,
+            agency_id=agency_id, dedup_key=dedup_key, dedup_hash=digest,
             audience=msgspec.json.encode(audience).decode("utf-8"), recipient_count=len(users),
             created_by=ctx.actor.id, created_at=stamp,
         )
@@ -219,10 +219,10 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
                         outbox.append(outbox_row(ctx.tenant.id, DELIVER_JOB,
                                                  deliver_job_id(notification_id, channel, user["id"]),
                                                  {"delivery_id": str(delivery_id)}))
-            if deliveries:
-                await NotificationDelivery.insert(*deliveries)
-            if outbox:
-                await OutboxMessage.insert(*outbox)
+            for start in range(0, len(deliveries), INSERT_CHUNK):  # within the databases' parameter limits
+                await NotificationDelivery.insert(*deliveries[start:start + INSERT_CHUNK])
+            for start in range(0, len(outbox), INSERT_CHUNK):
+                await OutboxMessage.insert(*outbox[start:start + INSERT_CHUNK])
         await record(ctx, action="notify", entity="notification", entity_id=notification_id, after={
             "kind": kind, "title": title, "agency_id": agency_id, "link": link, "audience": audience,
             "recipients": len(users), "deliveries": len(deliveries),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -151,3 +152,24 @@ async def test_preferences_choose_channels_most_specific_first(make_tenant):
             (NotificationDelivery.tenant_id == t.id) & (NotificationDelivery.status == "digest"))
         assert len(digest_ids) == 1
         assert await OutboxMessage.count().where(OutboxMessage.tenant_id == t.id) == 4
+
+
+async def test_a_role_of_many_users_is_written_in_chunks(make_tenant):
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    users = [User(id=uuid.uuid4(), tenant_id=t.id, email=f"viewer{i}@{t.code}.test", full_name=f"Viewer {i}",
+                  full_name_folded=f"viewer {i}", role="viewer", password_hash="x") for i in range(1300)]
+    with unscoped():
+        for start in range(0, len(users), 400):
+            await User.insert(*users[start:start + 400])
+    nid = await notify(ctx, kind="example.broadcast", title="Cho mọi người", recipients=["viewer"])
+    with unscoped():
+        assert await NotificationDelivery.count().where(NotificationDelivery.notification_id == nid) == 2 * 1301
+        assert await OutboxMessage.count().where(OutboxMessage.tenant_id == t.id) == 2 * 1301
+        note = await Notification.select(Notification.recipient_count).where(Notification.id == nid).first()
+    assert note["recipient_count"] == 1301
+    with unscoped():  # leave the session's outbox light for the tests that drain it
+        await OutboxMessage.update({OutboxMessage.relayed_at: datetime.now(timezone.utc)}).where(
+            OutboxMessage.tenant_id == t.id)
+        await NotificationDelivery.update({NotificationDelivery.status: "skipped"}).where(
+            NotificationDelivery.notification_id == nid)
