@@ -1,9 +1,11 @@
 """The delivery job: one notification to one user by one channel, idempotent, retried with backoff.
 
 The job may run more than once (a relay re-sends, a killed worker's job runs again, a lost Redis is refilled by
-the sweep): it acts only on a delivery still `pending`, and the in-app channel writes the inbox item in the
-same transaction that marks the delivery sent. A failure is retried after `config.backoff(n)` seconds; after
-`config.max_attempts` the delivery is marked `failed` (tenant admins list and retry it), never dropped.
+the sweep): it acts only on a delivery still `pending`. In-app deliveries are written by the process's
+`InboxWriter` (inbox item and "sent" in one transaction, grouped with the other jobs' deliveries); email is sent,
+then marked sent (at-least-once: a crash between the two sends it again). A failure is retried after
+`config.backoff(n)` seconds; after `config.max_attempts` (or at once for a permanent failure) the delivery is
+marked `failed`, which tenant admins list and may queue again: never dropped.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 import structlog
 from arq.worker import Retry
 
-from workers.db import write_transaction
 from core.notifications.tables import Notification, NotificationDelivery
 from core.tables import Tenant, User
 from core.tenancy import unscoped
-from workers.channels import Channel, DeliveryItem, PermanentFailure, get_channel
+from workers.channels import DeliveryItem, PermanentFailure
+from workers.channels.email import send_notification
+from workers.channels.in_app import OTHER, inbox_writer
 from workers.config import WorkerConfig
+from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.delivery")
 
@@ -33,33 +37,27 @@ class Skip(Exception):
     """The delivery can no longer be made (recipient gone or deactivated); it is marked skipped, not retried."""
 
 
-async def _load(delivery_id: uuid.UUID) -> tuple[DeliveryItem, Channel] | None:
-    """The pending delivery, its channel and recipient, with the notification's text and the tenant for channels
-    that show them (email; the inbox needs only ids and the time, which the delivery row carries). None when
-    there is nothing to do."""
+async def _load_email(delivery_id: uuid.UUID) -> DeliveryItem | None:
+    """A pending email delivery with its notification, recipient and tenant; None when there is nothing to do."""
     with unscoped():
         delivery = await NotificationDelivery.select().where(NotificationDelivery.id == delivery_id).first()
         if delivery is None or delivery["status"] != "pending":
             return None
-        channel = get_channel(delivery["channel"])
-        content = not channel.transactional
+        if delivery["channel"] != "email":
+            raise LookupError(f"no delivery channel named {delivery['channel']!r}")
         tenant_id = delivery["tenant_id"]
         user = await User.select(User.id, User.email, User.full_name, User.active).where(
             (User.id == delivery["user_id"]) & (User.tenant_id == tenant_id)).first()
         if user is None or not user["active"]:
             raise Skip("the recipient is no longer an active user of this tenant")
-        # notify() writes the notification and its deliveries in one transaction, stamped with one time
-        note: dict[str, Any] | None = {"id": delivery["notification_id"], "created_at": delivery["created_at"]}
-        tenant: dict[str, Any] | None = {"id": tenant_id}
-        if content:
-            note = await Notification.select(
-                Notification.id, Notification.kind, Notification.title, Notification.body, Notification.link,
-                Notification.created_at,
-            ).where((Notification.id == delivery["notification_id"]) & (Notification.tenant_id == tenant_id)).first()
-            tenant = await Tenant.select(Tenant.id, Tenant.code, Tenant.name).where(Tenant.id == tenant_id).first()
+        note = await Notification.select(
+            Notification.id, Notification.kind, Notification.title, Notification.body, Notification.link,
+            Notification.created_at,
+        ).where((Notification.id == delivery["notification_id"]) & (Notification.tenant_id == tenant_id)).first()
+    tenant = await Tenant.select(Tenant.id, Tenant.code, Tenant.name).where(Tenant.id == tenant_id).first()
     if note is None or tenant is None:
         raise Skip("the notification or its tenant no longer exists")
-    return DeliveryItem(delivery=delivery, notification=note, user=user, tenant=tenant), channel
+    return DeliveryItem(delivery=delivery, notification=note, user=user, tenant=tenant)
 
 
 async def _set(delivery_id: uuid.UUID, values: dict[Any, Any], *, from_status: str = "pending") -> bool:
@@ -101,20 +99,22 @@ async def record_failure(delivery_ids: list[uuid.UUID], error: str, config: Work
         return "retry", delay
 
 
-async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig) -> str:
-    """Make one delivery. Returns sent, skipped, failed or noop (nothing pending); raises Retry to try later."""
+async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig, channel: str | None = None) -> str:
+    """Make one delivery. Returns sent, skipped, failed or noop (nothing pending); raises Retry to try later.
+
+    `channel` is a hint from the job's arguments; without it the delivery row decides.
+    """
     delivery_id = uuid.UUID(str(delivery_id))
     try:
         try:
-            async with write_transaction():
-                loaded = await _load(delivery_id)
-                if loaded is None:
-                    return "noop"
-                item, channel = loaded
-                if channel.transactional:
-                    await channel.send(item, config)
-                    return "sent" if await mark_sent(delivery_id) else "noop"
-            await channel.send(item, config)
+            if channel in (None, "in_app"):
+                outcome = await inbox_writer().submit(delivery_id)
+                if outcome != OTHER:
+                    return outcome
+            item = await _load_email(delivery_id)
+            if item is None:
+                return "noop"
+            await send_notification(item, config)
             await mark_sent(delivery_id)
             return "sent"
         except Skip as exc:
@@ -136,6 +136,6 @@ async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig) -> str
         raise Retry(defer=delay) from exc
 
 
-async def deliver(ctx: dict[str, Any], delivery_id: str) -> str:
+async def deliver(ctx: dict[str, Any], delivery_id: str, channel: str | None = None) -> str:
     """arq job `core:deliver`, job id `deliver:<notification_id>:<channel>:<user_id>`."""
-    return await deliver_one(delivery_id, ctx["config"])
+    return await deliver_one(delivery_id, ctx["config"], channel)

@@ -100,7 +100,7 @@ async def sweep_once(redis: ArqRedis, config: WorkerConfig, limit: int = 1000) -
         if rows:
             await _enqueue_all(redis, config.queue, [
                 (DELIVER_JOB, deliver_job_id(r["notification_id"], r["channel"], r["user_id"]),
-                 {"delivery_id": str(r["id"])}) for r in rows])
+                 {"delivery_id": str(r["id"]), "channel": r["channel"]}) for r in rows])
             async with write_transaction():
                 await NotificationDelivery.update({NotificationDelivery.next_attempt_at: now}).where(
                     NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == "pending"))

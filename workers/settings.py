@@ -95,6 +95,9 @@ def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool
             await scan_reminders(ctx)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        from workers.channels.in_app import inbox_writer
+
+        await inbox_writer().close()
         task = ctx.pop("relay_task", None)
         if task is not None:
             ctx["relay_stop"].set()

@@ -218,7 +218,7 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
                     if status == "pending":
                         outbox.append(outbox_row(ctx.tenant.id, DELIVER_JOB,
                                                  deliver_job_id(notification_id, channel, user["id"]),
-                                                 {"delivery_id": str(delivery_id)}))
+                                                 {"delivery_id": str(delivery_id), "channel": channel}))
             for start in range(0, len(deliveries), INSERT_CHUNK):  # within the databases' parameter limits
                 await NotificationDelivery.insert(*deliveries[start:start + INSERT_CHUNK])
             for start in range(0, len(outbox), INSERT_CHUNK):
@@ -371,5 +371,5 @@ async def retry_delivery(ctx: TenantContext, delivery_id: uuid.UUID) -> dict[str
         with unscoped():
             await OutboxMessage.insert(outbox_row(
                 ctx.tenant.id, DELIVER_JOB, deliver_job_id(row["notification_id"], row["channel"], row["user_id"]),
-                {"delivery_id": str(row["id"])}))
+                {"delivery_id": str(row["id"]), "channel": row["channel"]}))
     return (await _enrich(ctx, [row]))[0]

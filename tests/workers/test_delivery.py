@@ -166,3 +166,38 @@ async def test_concurrent_relays_queue_each_job_once(make_tenant, redis, wconfig
         assert await InboxItem.count().where(InboxItem.notification_id.is_in(ids)) == 20
         assert await NotificationDelivery.count().where(
             NotificationDelivery.notification_id.is_in(ids) & (NotificationDelivery.status == "sent")) == 40
+
+
+async def test_inbox_writer_groups_concurrent_deliveries_and_isolates_a_bad_one(make_tenant, monkeypatch):
+    """Jobs arriving together share one transaction; a batch that fails is retried one by one, so only the
+    delivery at fault fails."""
+    import asyncio
+
+    from workers.channels import in_app
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    ids = [await notify(ctx, kind="example.visit", title=f"x{i}", recipients=["inspector"]) for i in range(6)]
+    with unscoped():
+        rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.notification_id).where(
+            NotificationDelivery.notification_id.is_in(ids) & (NotificationDelivery.channel == "in_app"))
+    delivery_ids = [r["id"] for r in rows]
+    bad = delivery_ids[0]
+    calls: list[int] = []
+    real = in_app.deliver_in_app
+
+    async def flaky(batch):
+        calls.append(len(batch))
+        if bad in batch:
+            raise RuntimeError("a row the database will not take")
+        return await real(batch)
+
+    monkeypatch.setattr(in_app, "deliver_in_app", flaky)
+    writer = in_app.InboxWriter()
+    results = await asyncio.gather(*(writer.submit(i) for i in delivery_ids), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError)
+    assert results[1:] == ["sent"] * 5
+    assert calls[0] == 6  # all six in one batch first, then one by one
+    assert sorted(calls[1:]) == [1] * 6
+    with unscoped():
+        assert await InboxItem.count().where(InboxItem.notification_id.is_in(ids)) == 5

@@ -1,16 +1,18 @@
-"""Delivery channels. A channel turns one delivery (a notification for one user) into something the user sees.
+"""Delivery channels: how one delivery (a notification for one user) reaches the user.
 
-`send(item, config)` raises on failure (the caller retries with backoff and marks the delivery failed after the
-last attempt; `PermanentFailure` marks it failed at once). A channel whose effect is a database write (`transactional = True`) runs inside the transaction
-that marks the delivery sent, so a crash between the two cannot show the notification twice.
+- `in_app` (`workers.channels.in_app`): the inbox item is written in the same transaction that marks the delivery
+  sent, so a crash between the two cannot show a notification twice. Deliveries arriving together are written
+  together (group commit).
+- `email` (`workers.channels.email`): SMTP; raises on failure (the caller retries with backoff and marks the
+  delivery failed after the last attempt), `PermanentFailure` when retrying cannot help (marked failed at once).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from workers.config import WorkerConfig
+CHANNELS = ("in_app", "email")
 
 
 class PermanentFailure(Exception):
@@ -20,25 +22,9 @@ class PermanentFailure(Exception):
 
 @dataclass(frozen=True)
 class DeliveryItem:
+    """What a message-sending channel needs: the delivery row, the notification, the recipient, the tenant."""
+
     delivery: dict[str, Any]
     notification: dict[str, Any]
     user: dict[str, Any]
     tenant: dict[str, Any]
-
-
-class Channel(Protocol):
-    name: str
-    transactional: bool
-
-    async def send(self, item: DeliveryItem, config: WorkerConfig) -> None: ...
-
-
-def get_channel(name: str) -> Channel:
-    from workers.channels.email import EmailChannel
-    from workers.channels.in_app import InAppChannel
-
-    channels: dict[str, Channel] = {"in_app": InAppChannel(), "email": EmailChannel()}
-    try:
-        return channels[name]
-    except KeyError:
-        raise LookupError(f"no delivery channel named {name!r}") from None

@@ -62,17 +62,13 @@ async def send_message(message: EmailMessage, config: WorkerConfig) -> None:
     log.info("email sent", to=message["To"], subject=message["Subject"])
 
 
-class EmailChannel:
-    name = "email"
-    transactional = False
-
-    async def send(self, item: DeliveryItem, config: WorkerConfig) -> None:
-        note = item.notification
-        parts = [note["body"]] if note["body"] else []
-        link = absolute(note["link"], config)
-        if link:
-            parts.append(f"Xem chi tiết: {link}")
-        message = build_message(config, to=item.user["email"], to_name=item.user["full_name"],
-                                subject=note["title"], text="\n\n".join(parts) or note["title"],
-                                tenant_name=item.tenant["name"])
-        await send_message(message, config)
+async def send_notification(item: DeliveryItem, config: WorkerConfig) -> None:
+    """Mail one notification to its recipient."""
+    note = item.notification
+    parts = [note["body"]] if note["body"] else []
+    link = absolute(note["link"], config)
+    if link:
+        parts.append(f"Xem chi tiết: {link}")
+    message = build_message(config, to=item.user["email"], to_name=item.user["full_name"], subject=note["title"],
+                            text="\n\n".join(parts) or note["title"], tenant_name=item.tenant["name"])
+    await send_message(message, config)
