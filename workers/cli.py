@@ -1,6 +1,6 @@
 """Process entry points of the background side, as click commands the `isogov` CLI mounts:
 
-    isogov worker      an arq worker with the outbox relay (any number of replicas)
+    isogov worker      an arq worker with the outbox relay (any number of replicas); `--check` for probes
     isogov scheduler   the cron jobs: daily reminder scan and digest, plugins' cron jobs (exactly one replica)
     isogov relay       the outbox relay alone (optional: every worker runs one); `--once` drains and exits
 
@@ -81,15 +81,33 @@ def run_relay(once: bool = False) -> int:
         return 0
 
 
+def check(scheduler: bool = False) -> int:
+    """0 when a worker (or the scheduler) of this queue reported itself alive in the last minute, else 1."""
+    from arq.worker import async_check_health
+
+    from workers.config import get_worker_config
+    from workers.queue import redis_settings
+
+    config = get_worker_config()
+    queue = config.scheduler_queue if scheduler else config.queue
+    return asyncio.run(async_check_health(redis_settings(config), f"{queue}:health-check", queue))
+
+
 @click.command("worker")
-def worker_command() -> None:
+@click.option("--check", "check_only", is_flag=True, help="Exit 0 if a worker of this queue is alive, else 1.")
+def worker_command(check_only: bool) -> None:
     """Run a worker: delivers notifications and runs plugin jobs; relays the outbox."""
+    if check_only:
+        raise SystemExit(check())
     run_worker()
 
 
 @click.command("scheduler")
-def scheduler_command() -> None:
+@click.option("--check", "check_only", is_flag=True, help="Exit 0 if the scheduler is alive, else 1.")
+def scheduler_command(check_only: bool) -> None:
     """Run the scheduler (cron jobs). Run exactly one."""
+    if check_only:
+        raise SystemExit(check(scheduler=True))
     run_scheduler()
 
 

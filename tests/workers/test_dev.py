@@ -44,11 +44,11 @@ def _alive(pid: int) -> bool:
 
 
 def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> None:
-    port = free_port()
+    port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "ISOGOV_QUEUE"}}
     env.update({
         "ISOGOV_VAR_DIR": str(tmp_path / "var"),
-        "ISOGOV_EMBEDDED_REDIS_PORT": str(free_port()),
+        "ISOGOV_EMBEDDED_REDIS_PORT": str(redis_port),
         "ISOGOV_PORT": str(port),
         "ISOGOV_REMINDER_HOUR": "0",  # past the hour whenever the test runs: the scheduler scans at start-up
         "ISOGOV_LOG_LEVEL": "WARNING",
@@ -85,6 +85,9 @@ def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> N
         assert match, out.read_text(errors="replace")[-3000:]
         pids = [int(p) for p in match.groups()]
         assert all(_alive(pid) for pid in pids)
+        for command in ("worker", "scheduler"):  # what a liveness probe runs
+            r = _cli(command, "--check", REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", ISOGOV_QUEUE="isogov")
+            assert r.returncode == 0, r.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -100,11 +103,13 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
-def test_worker_commands_explain_a_missing_redis() -> None:
+def test_worker_commands_explain_a_missing_redis(wconfig) -> None:
     for command in ("worker", "scheduler", "relay"):
         r = _cli(command, REDIS_URL="")
         assert r.returncode == 1, r.stderr
         assert "REDIS_URL is not set" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("worker", "--check", ISOGOV_QUEUE=f"{wconfig.queue}-nobody")
+    assert r.returncode == 1, r.stderr
 
 
 async def test_relay_once_drains_the_outbox(make_tenant, redis, wconfig) -> None:
