@@ -10,6 +10,7 @@ deliveries are marked failed like any other.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import structlog
@@ -22,7 +23,7 @@ from workers.channels import PermanentFailure
 from workers.channels.email import absolute, build_message, send_message
 from workers.config import WorkerConfig
 from workers.db import write_transaction
-from workers.delivery import mark_sent, record_failure
+from workers.delivery import record_failure
 from workers.reminders import today
 
 log = structlog.get_logger("isogov.digest")
@@ -89,8 +90,14 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
             return 0
         log.warning("digest attempt failed; will retry", user_id=str(user_id), error=str(exc), in_s=delay)
         raise Retry(defer=delay) from exc
-    for delivery_id in ids:
-        await mark_sent(delivery_id, from_status="digest")
+    now = datetime.now(timezone.utc)
+    async with write_transaction():
+        with unscoped():
+            await NotificationDelivery.update({
+                NotificationDelivery.status: "sent", NotificationDelivery.sent_at: now,
+                NotificationDelivery.updated_at: now,
+                NotificationDelivery.attempts: NotificationDelivery.attempts + 1,
+            }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == "digest"))
     log.info("digest sent", user_id=str(user_id), items=len(notes))
     return len(notes)
 
@@ -107,5 +114,10 @@ async def digest_scan(ctx: dict[str, Any]) -> int:
 
 
 async def send_digest(ctx: dict[str, Any], tenant_id: str, user_id: str) -> int:
-    """Job `core:send_digest`, job id `digest:<user_id>:<day>`."""
-    return await send_digest_for(tenant_id, user_id, ctx["config"])
+    """Job `core:send_digest`, job id `digest:<user_id>:<day>`: one mail per MAX_ITEMS waiting notifications."""
+    total = 0
+    while True:
+        count = await send_digest_for(tenant_id, user_id, ctx["config"])
+        total += count
+        if count < MAX_ITEMS:
+            return total
