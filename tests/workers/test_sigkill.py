@@ -49,7 +49,8 @@ async def _sent(tenant_id) -> int:
             (NotificationDelivery.tenant_id == tenant_id) & (NotificationDelivery.status == "sent"))
 
 
-async def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log_path: Path) -> None:
+async def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log_path: Path,
+                    every: float = 0.01) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await predicate():
@@ -58,7 +59,7 @@ async def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen
                                  + log_path.read_text(errors="replace")[-3000:])
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}:\n" + log_path.read_text(errors="replace")[-3000:])
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(every)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -84,30 +85,47 @@ async def test_worker_killed_mid_batch_delivers_everything_once(client, make_ten
                for i in range(NOTIFICATIONS)]
     total = NOTIFICATIONS * len(USERS)
 
-    log_path = tmp_path / "worker.log"
-    first = _start_worker(wconfig, log_path)
-    try:
-        # kill it once a fair part is delivered, while the rest is queued or running
-        await _wait_for(lambda: _at_least(t.id, total // 4), 90, "the first deliveries", first, log_path)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(timeout=10)
-    assert first.returncode == -signal.SIGKILL
-
-    sent_at_kill = await _sent(t.id)
-    assert 0 < sent_at_kill < total, "the kill must land in the middle of the batch"
     with unscoped():
-        rows = await NotificationDelivery.select(NotificationDelivery.notification_id, NotificationDelivery.user_id,
-                                                 NotificationDelivery.channel, NotificationDelivery.status).where(
+        rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.notification_id,
+                                                 NotificationDelivery.user_id, NotificationDelivery.channel).where(
             NotificationDelivery.tenant_id == t.id)
-    leases = await asyncio.gather(*(redis.exists(f"arq:in-progress:deliver:{r['notification_id']}:{r['channel']}:"
-                                                 f"{r['user_id']}") for r in rows))
-    print(f"\nSIGKILL at {sent_at_kill}/{total} sent, {sum(leases)} jobs running, "
-          f"{sum(1 for r, l in zip(rows, leases) if l and r['status'] == 'sent')} of them committed")
-    assert sum(leases) > 0, "some jobs were running when the worker died"
+    leases = [f"arq:in-progress:deliver:{r['notification_id']}:{r['channel']}:{r['user_id']}" for r in rows]
+
+    async def running() -> int:  # this test's jobs that a worker holds right now
+        return await redis.exists(*leases)
+
+    log_path = tmp_path / "worker.log"
+    # Kill a worker once a fair part is delivered, at a moment it holds running jobs (it finishes them in
+    # batches, so there are instants between two batches with none: then start it again and kill it later).
+    for attempt in range(1, 6):
+        proc = _start_worker(wconfig, log_path)
+        try:
+            target = total * (attempt + 1) // 10
+
+            async def ready() -> bool:
+                return await _sent(t.id) >= target and await running() > 0
+
+            await _wait_for(ready, 90, "deliveries in progress", proc, log_path, every=0.002)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        held = await running()
+        sent_at_kill = await _sent(t.id)
+        assert 0 < sent_at_kill < total, "the kill must land in the middle of the batch"
+        if held:
+            break
+    else:
+        raise AssertionError("five kills in a row landed between two batches of jobs")
+    with unscoped():
+        done = {r["id"] for r in await NotificationDelivery.select(NotificationDelivery.id).where(
+            (NotificationDelivery.tenant_id == t.id) & (NotificationDelivery.status == "sent"))}
+    committed = sum([bool(await redis.exists(lease)) and r["id"] in done for lease, r in zip(leases, rows)])
+    print(f"\nSIGKILL (try {attempt}) at {sent_at_kill}/{total} sent, {held} jobs running, "
+          f"{committed} of them already committed")
 
     second = _start_worker(wconfig, log_path)
     try:
