@@ -22,6 +22,7 @@ from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
 from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
 from core.logging import configure_logging, request_context_middleware
+from core.notifications.controllers import InboxController, NotificationAdminController
 from core.permissions import CORE_PERMISSIONS
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
     jwt_auth = make_jwt_auth(settings)
 
     tenant_router = Router(path=TENANT_PREFIX, guards=[tenant_guard],
-                           route_handlers=[TenantController, AgencyController, UserController, AuditController])
+                           route_handlers=[TenantController, AgencyController, UserController, AuditController,
+                                           NotificationAdminController])
 
     async def on_startup(app: Litestar) -> None:
         await db.start()
@@ -94,7 +96,8 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         await db.stop()
 
     app = Litestar(
-        route_handlers=[health, ready, login, me, list_modules, national_indicators, TenantsController, tenant_router,
+        route_handlers=[health, ready, login, me, list_modules, national_indicators, TenantsController, InboxController,
+                        tenant_router,
                         *_plugin_routers(system)],
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

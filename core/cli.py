@@ -141,7 +141,8 @@ def api(host: str | None, port: int | None) -> None:
     _serve(host or settings.host, port or settings.port)
 
 
-@main.command(help="Start everything on the embedded default: migrate, seed the demo, embedded Redis, API.")
+@main.command(help="Start everything on the embedded default: migrate, seed the demo, embedded Redis, a worker, the "
+                   "scheduler, the API.")
 def dev() -> None:
     from core import embedded
     from tenants.demo import DEMO_PASSWORD, demo_logins, seed_demo as seed
@@ -155,15 +156,21 @@ def dev() -> None:
         os.environ["REDIS_URL"] = f"redis://127.0.0.1:{embedded.embedded_redis_port()}/0"
         reset_settings()
         settings = get_settings()
+    background: list = []
     try:
         _run(_migrate)
         created = _run(seed)
+        from workers.cli import start_background
+
+        background = start_background()  # a worker (with the outbox relay) and the scheduler, on the same Redis
         base = f"http://{settings.host}:{settings.port}"
         lines = [
             "",
             "isogov is starting on the embedded default",
             f"  database : {settings.database_url}",
             f"  redis    : {settings.redis_url}",
+            f"  workers  : 1 worker + the scheduler (pids {', '.join(str(p.pid) for p in background)}); "
+            "email is written to the log unless ISOGOV_SMTP_HOST is set",
             f"  API      : {base}/api/v1",
             f"  OpenAPI  : {base}/schema  (JSON: {base}/schema/openapi.json)",
             f"  health   : {base}/health   ready: {base}/ready",
@@ -177,7 +184,20 @@ def dev() -> None:
         sys.stdout.flush()
         _serve(settings.host, settings.port)
     finally:
+        from workers.cli import stop_background
+
+        stop_background(background)
         embedded.stop(redis_proc)
+
+
+def _add_worker_commands() -> None:
+    from workers.cli import COMMANDS
+
+    for command in COMMANDS:  # worker, scheduler, relay
+        main.add_command(command)
+
+
+_add_worker_commands()
 
 
 if __name__ == "__main__":

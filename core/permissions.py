@@ -19,6 +19,8 @@ CORE_PERMISSIONS = [
     Permission("users.write", "Create users, change roles, deactivate", ("tenant_admin",)),
     Permission("audit.read", "Read the audit trail", ("tenant_admin",)),
     Permission("modules.manage", "Enable or disable modules for the tenant", ("tenant_admin",)),
+    Permission("notifications.admin", "See notification deliveries that failed and queue them again",
+               ("tenant_admin",)),
 ]
 
 

@@ -8,4 +8,4 @@ from core.settings import get_settings
 
 DB = make_engine(get_settings().database_url)
 
-APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", *get_plugin_system().piccolo_apps()])
+APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "core.notifications.piccolo_app", *get_plugin_system().piccolo_apps()])

@@ -1,0 +1,247 @@
+"""Notifications delivered per second through the whole path, against arq's own no-op job rate.
+
+    .venv/bin/python bench/notifications.py [--db sqlite|postgres] [-n 10000]
+
+1. Baseline: one arq worker process with a no-op job; N jobs are queued with arq's `enqueue_job` while it runs;
+   the clock stops when the queue is empty (arq removes a job from the queue after it finished).
+2. isogov: one `isogov worker` process (arq worker + outbox relay) on the same Redis, with the same max_jobs and
+   poll delay. N notifications to one user (in-app channel) are written with `core.notify` in one transaction;
+   the clock starts at its commit and stops when the N inbox items exist: outbox -> relay -> worker -> inbox.
+
+Both rates and their ratio are printed, and the cost of writing the notifications (the business side) apart.
+The bench uses its own database (a temporary SQLite file, or a PostgreSQL database it creates and drops) and its
+own queue names on the Redis of REDIS_URL (default redis://127.0.0.1:6379/0); it deletes nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = {"host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
+      "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
+      "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres")}
+MAX_JOBS = 20
+POLL_DELAY = 0.01
+
+
+def _configure(db: str, tmp: str) -> str | None:
+    """Point this process (and the workers it starts) at a fresh database before core is imported."""
+    pg_name = None
+    os.environ.update({
+        "ISOGOV_ENV": "embedded", "ISOGOV_VAR_DIR": tmp, "ISOGOV_PASSWORD_HASH": "fast",
+        "ISOGOV_SECRET_KEY": "bench-secret-key-" + "x" * 32, "ISOGOV_LOG_LEVEL": "WARNING",
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "ISOGOV_QUEUE": f"isogov-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        "ISOGOV_WORKER_MAX_JOBS": str(MAX_JOBS), "ISOGOV_WORKER_POLL_DELAY": str(POLL_DELAY),
+        "ISOGOV_RELAY_INTERVAL": "0.05", "ISOGOV_SMTP_HOST": "", "PICCOLO_CONF": "core.piccolo_conf",
+        "PYTHONPATH": str(ROOT),
+    })
+    if db == "postgres":
+        import asyncpg
+
+        pg_name = f"isogov_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(database="postgres", **PG)
+            try:
+                await conn.execute(f'CREATE DATABASE "{pg_name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        os.environ["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{pg_name}"
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    return pg_name
+
+
+def _drop_pg(name: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(database="postgres", **PG)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+async def _noop(ctx: dict) -> None:
+    return None
+
+
+def noop_worker(queue: str) -> None:
+    """The baseline worker process: arq with a job that does nothing, same max_jobs and poll delay."""
+    from arq.connections import RedisSettings
+    from arq.worker import Worker, func
+
+    Worker(functions=[func(_noop, name="noop", keep_result=0)], queue_name=queue, max_jobs=MAX_JOBS,
+           poll_delay=POLL_DELAY, keep_result=0, redis_settings=RedisSettings.from_dsn(os.environ["REDIS_URL"]),
+           health_check_interval=1).run()
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=os.environ.copy(), stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+async def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path, every: float = 0.01) -> None:
+    deadline = time.perf_counter() + timeout
+    while not await predicate():
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited ({proc.returncode}) waiting for {what}:\n{log.read_text()[-2000:]}")
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}:\n{log.read_text()[-2000:]}")
+        await asyncio.sleep(every)
+
+
+async def baseline(n: int, log: Path) -> float:
+    from arq.connections import RedisSettings, create_pool
+
+    queue = f"{os.environ['ISOGOV_QUEUE']}-noop"
+    redis = await create_pool(RedisSettings.from_dsn(os.environ["REDIS_URL"]), default_queue_name=queue)
+    proc = _spawn([str(Path(__file__).resolve()), "--noop-worker", queue], log)
+    try:
+        await _wait(lambda: redis.exists(f"{queue}:health-check"), 30, "the no-op worker", proc, log)
+        run = uuid.uuid4().hex[:8]
+        started = time.perf_counter()
+        for start in range(0, n, 50):  # the relay queues the same way: arq's enqueue_job, 50 at a time
+            await asyncio.gather(*(redis.enqueue_job("noop", _job_id=f"bench-noop:{run}:{i}")
+                                   for i in range(start, min(n, start + 50))))
+
+        async def done() -> bool:
+            return await redis.zcard(queue) == 0
+
+        await _wait(done, 600, "the no-op jobs", proc, log, every=0.005)
+        return n / (time.perf_counter() - started)
+    finally:
+        _stop(proc)
+        await redis.delete(queue, f"{queue}:health-check")
+        await redis.aclose()
+
+
+async def isogov_path(n: int, log: Path) -> tuple[float, float, list[float]]:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from core import db
+    from core.db import transaction
+    from core.logging import configure_logging
+    from core.settings import get_settings
+    from core.notifications.tables import InboxItem, NotificationPreference
+    from core.notify import notify
+    from core.tables import User
+    from core.tenancy import Actor, unscoped
+    from tenants import service
+    from workers.config import get_worker_config
+    from workers.queue import connect
+
+    configure_logging(get_settings())
+    result = await run_forwards(app_name="all")
+    assert result.success, result.message
+    await db.start()
+    config = get_worker_config()
+    redis = await connect(config)
+    await service.create_tenant("bench", "Tỉnh Đo Lường", [], Actor.system("bench"))
+    ctx = await service.system_ctx("bench", "bench")
+    user = await ctx.scope(User).insert({"email": "inspector@bench.test", "full_name": "Thanh tra",
+                                         "full_name_folded": "thanh tra", "role": "inspector", "password_hash": "x"})
+    await ctx.scope(NotificationPreference).insert({"user_id": user["id"], "kind": "*",
+                                                    "key": f"{user['id']}:*", "in_app": True, "email": "off"})
+
+    async def inbox() -> int:
+        with unscoped():
+            return await InboxItem.count().where(InboxItem.user_id == user["id"])
+
+    proc = _spawn(["-m", "workers", "worker"], log)
+    try:
+        await _wait(lambda: redis.exists(f"{config.queue}:health-check"), 30, "the isogov worker", proc, log)
+
+        latencies = []  # one notification at a time on an idle worker: commit -> visible in the inbox
+        for i in range(20):
+            before = await inbox()
+            t0 = time.perf_counter()
+            await notify(ctx, kind="bench.single", title=f"Đơn lẻ {i}", recipients=[user["id"]])
+
+            async def arrived() -> bool:
+                return await inbox() > before
+
+            await _wait(arrived, 30, "a single notification", proc, log, every=0.002)
+            latencies.append(time.perf_counter() - t0)
+        base = await inbox()
+
+        written = time.perf_counter()
+        async with transaction():
+            for i in range(n):
+                await notify(ctx, kind="bench.batch", title=f"Thông báo {i}", recipients=[user["id"]])
+        committed = time.perf_counter()
+
+        async def all_delivered() -> bool:
+            return await inbox() >= base + n
+
+        await _wait(all_delivered, 1200, "the batch", proc, log, every=0.05)
+        delivered = time.perf_counter()
+        assert await inbox() == base + n
+        return n / (delivered - committed), n / (committed - written), sorted(latencies)
+    finally:
+        _stop(proc)
+        await redis.delete(config.queue, f"{config.queue}:health-check")
+        await redis.aclose()
+        await db.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("-n", type=int, default=10_000)
+    parser.add_argument("--noop-worker", metavar="QUEUE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.noop_worker:
+        noop_worker(args.noop_worker)
+        return
+    tmp = tempfile.mkdtemp(prefix="isogov-bench-")
+    pg_name = _configure(args.db, tmp)
+    sys.path.insert(0, str(ROOT))
+    log = Path(tmp) / "workers.log"
+    try:
+        arq_rate = asyncio.run(baseline(args.n, log))
+        ours, write_rate, latencies = asyncio.run(isogov_path(args.n, log))
+    finally:
+        if pg_name:
+            _drop_pg(pg_name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    p50 = latencies[len(latencies) // 2] * 1000
+    print(f"notifications bench: {args.n} jobs, one worker (max_jobs={MAX_JOBS}, poll_delay={POLL_DELAY}s), "
+          f"database {args.db}, Redis {os.environ['REDIS_URL']}")
+    print(f"  arq no-op jobs (enqueue + run)              : {arq_rate:9.0f} jobs/s")
+    print(f"  isogov outbox -> relay -> worker -> inbox    : {ours:9.0f} notifications/s")
+    print(f"  ratio isogov / arq no-op                     : {ours / arq_rate:9.2f}")
+    print(f"  writing them (core.notify, one transaction)  : {write_rate:9.0f} notifications/s")
+    print(f"  one notification, commit -> inbox (idle)     : p50 {p50:.0f} ms, max {latencies[-1] * 1000:.0f} ms "
+          f"(relay polls every 50 ms here)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Queue a background job from business code, atomically with the business change (the transactional outbox).
+
+    from core.outbox import enqueue
+
+    async with transaction():
+        row = await ctx.scope(Plan).update(plan_id, {...})
+        await enqueue(ctx, "recompute_plan_totals", key=str(plan_id), plan_id=str(plan_id))
+
+The job (a function the plugin returns from `isogov_jobs`) is queued by the relay in `workers/` after the
+transaction commits, under the deterministic job id `<job_name>:<tenant_id>:<key>`: while one such job is queued
+or running, another with the same key is not added. Keyword arguments must be JSON values. Jobs may still run
+more than once; make them idempotent. Notifications have their own call: `core.notify.notify`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.db import transaction
+from core.notifications.services import outbox_row
+from core.notifications.tables import OutboxMessage
+from core.tenancy import TenantContext, unscoped
+
+
+async def enqueue(ctx: TenantContext, job_name: str, *, key: str, **kwargs: Any) -> str:
+    """Write an outbox row in the current transaction; returns the job id it will be queued under."""
+    job_id = f"{job_name}:{ctx.tenant.id}:{key}"
+    async with transaction():
+        with unscoped():
+            await OutboxMessage.insert(outbox_row(ctx.tenant.id, job_name, job_id, kwargs))
+    return job_id

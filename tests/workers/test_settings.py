@@ -1,0 +1,125 @@
+"""WorkerSettings from plugin hooks, the scheduler's cron jobs, configuration, plugin jobs through the outbox."""
+
+from __future__ import annotations
+
+import pytest
+from arq.jobs import Job
+
+from core.contracts import ModuleInfo
+from core.hookspecs import hookimpl
+from core.plugins import PluginError, build_plugin_system
+from core.settings import ConfigurationError
+from workers.config import load_worker_config
+from workers.settings import collect_cron_jobs, collect_jobs, scheduler_settings, worker_settings
+
+
+def test_worker_settings_collect_core_and_plugin_jobs(wconfig):
+    settings = worker_settings(wconfig)
+    names = {f.name for f in settings["functions"]}
+    assert {"core:deliver", "core:send_digest", "core:scan_tenant_reminders", "example_job"} <= names
+    assert settings["queue_name"] == wconfig.queue
+    assert settings["max_jobs"] == wconfig.max_jobs and settings["poll_delay"] == wconfig.poll_delay
+    deliver = next(f for f in settings["functions"] if f.name == "core:deliver")
+    assert deliver.max_tries >= 100 and deliver.keep_result_s == 0  # attempts are counted in the database
+    assert "cron_jobs" not in settings  # workers run no cron: the scheduler does, once
+
+    sched = scheduler_settings(wconfig.with_(reminder_hour=6))
+    assert sched["queue_name"] == f"{wconfig.queue}:scheduler" and sched["functions"] == []
+    crons = {c.name: c for c in sched["cron_jobs"]}
+    assert crons["core:scan_reminders"].hour == {6} and crons["core:scan_reminders"].minute == {0}
+    assert crons["core:digest"].hour == {6} and crons["core:digest"].minute == {30}
+    assert all(c.unique for c in crons.values())
+
+
+class _JobsA:
+    @hookimpl
+    def isogov_module(self):
+        return ModuleInfo(name="a", title_vi="A", title_en="A", version="1")
+
+    @hookimpl
+    def isogov_jobs(self):
+        async def recompute(ctx):
+            return 1
+        return [recompute]
+
+    @hookimpl
+    def isogov_cron_jobs(self):
+        return ["not a cron job"]
+
+
+class _JobsB:
+    @hookimpl
+    def isogov_module(self):
+        return ModuleInfo(name="b", title_vi="B", title_en="B", version="1")
+
+    @hookimpl
+    def isogov_jobs(self):
+        async def recompute(ctx):
+            return 2
+        return [recompute]
+
+
+def test_two_jobs_with_one_name_or_a_bad_cron_fail_start_up(wconfig):
+    system = build_plugin_system(plugins=[_JobsA(), _JobsB()])
+    with pytest.raises(PluginError, match="recompute.*defined twice"):
+        collect_jobs(wconfig, system)
+    with pytest.raises(PluginError, match="must return arq.cron.cron"):
+        collect_cron_jobs(wconfig, system)
+
+
+def test_configuration_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ISOGOV_QUEUE", "q1")
+    monkeypatch.setenv("ISOGOV_SMTP_HOST", "mail.example.gov.vn")
+    monkeypatch.setenv("ISOGOV_SMTP_PORT", "465")
+    monkeypatch.setenv("ISOGOV_SMTP_STARTTLS", "0")
+    monkeypatch.setenv("ISOGOV_REMINDER_HOUR", "6")
+    config = load_worker_config()
+    assert (config.queue, config.smtp_host, config.smtp_port, config.smtp_starttls, config.reminder_hour) == (
+        "q1", "mail.example.gov.vn", 465, False, 6)
+    assert config.scheduler_queue == "q1:scheduler"
+    assert [config.with_(backoff_seconds=30).backoff(n) for n in (1, 2, 3, 10, 20)] == [30, 60, 120, 3600, 3600]
+    for name, value, message in (("ISOGOV_REMINDER_HOUR", "25", "between 0 and 23"),
+                                 ("ISOGOV_SMTP_PORT", "smtp", "whole number"),
+                                 ("ISOGOV_SMTP_STARTTLS", "maybe", "1 or 0"),
+                                 ("ISOGOV_TIMEZONE", "Mars/Olympus", "time zone")):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ConfigurationError, match=message):
+                load_worker_config()
+    monkeypatch.setenv("REDIS_URL", "")
+    from core.settings import reset_settings
+    from workers.queue import redis_settings
+
+    reset_settings()
+    try:
+        with pytest.raises(ConfigurationError, match="REDIS_URL"):
+            redis_settings(load_worker_config())
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+async def test_plugin_job_queued_through_the_outbox_runs_once_after_commit(make_tenant, redis, wconfig):
+    from core.db import transaction
+    from core.outbox import enqueue
+    from tests.workers.conftest import drain
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with transaction():
+            await enqueue(ctx, "example_job", key="rolled-back", note_id="never")
+            raise Boom()
+    async with transaction():
+        job_id = await enqueue(ctx, "example_job", key="n1", note_id="n1")
+        assert await enqueue(ctx, "example_job", key="n1", note_id="n1") == job_id
+    assert job_id == f"example_job:{t.id}:n1"
+    await drain(redis, wconfig)
+    info = await Job(job_id, redis).result_info()
+    assert info is not None and info.success and info.result == "n1"
+    assert await Job(f"example_job:{t.id}:rolled-back", redis).result_info() is None
+    await redis.delete(f"arq:result:{job_id}")

@@ -1,0 +1,3 @@
+from workers.cli import main
+
+main(prog_name="python -m workers")

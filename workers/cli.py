@@ -1,0 +1,155 @@
+"""Process entry points of the background side, as click commands the `isogov` CLI mounts:
+
+    isogov worker      an arq worker with the outbox relay (any number of replicas); `--check` for probes
+    isogov scheduler   the cron jobs: daily reminder scan and digest, plugins' cron jobs (exactly one replica)
+    isogov relay       the outbox relay alone (optional: every worker runs one); `--once` drains and exits
+
+`python -m workers <command>` runs the same commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import click
+import structlog
+
+from core.logging import configure_logging
+from core.settings import get_settings
+
+log = structlog.get_logger("isogov.worker")
+
+
+def _banner(kind: str) -> None:
+    from workers.config import get_worker_config
+
+    config = get_worker_config()
+    if not config.smtp_host:
+        log.warning("ISOGOV_SMTP_HOST is not set: email notifications are written to the log, not sent")
+    log.info(f"{kind} starting", queue=config.queue if kind != "scheduler" else config.scheduler_queue)
+
+
+def run_worker(**overrides) -> None:  # type: ignore[no-untyped-def]
+    """Run an arq worker (with the relay) until SIGINT/SIGTERM."""
+    from workers.settings import make_worker
+
+    configure_logging(get_settings())
+    _banner("worker")
+    make_worker(**overrides).run()
+
+
+def run_scheduler(**overrides) -> None:  # type: ignore[no-untyped-def]
+    """Run the single cron process until SIGINT/SIGTERM."""
+    from workers.settings import make_scheduler
+
+    configure_logging(get_settings())
+    _banner("scheduler")
+    make_scheduler(**overrides).run()
+
+
+async def relay_forever(once: bool = False) -> int:
+    from core import db
+    from workers.config import get_worker_config
+    from workers.queue import connect
+    from workers.relay import relay_all, run_relay, sweep_once
+
+    config = get_worker_config()
+    await db.start()
+    redis = await connect(config)
+    try:
+        if once:
+            count = await relay_all(redis, config)
+            await sweep_once(redis, config)
+            return count
+        await run_relay(redis, config)
+        return 0
+    finally:
+        await redis.aclose()
+        await db.stop()
+
+
+def run_relay(once: bool = False) -> int:
+    configure_logging(get_settings())
+    if not once:
+        _banner("relay")
+    try:
+        return asyncio.run(relay_forever(once))
+    except KeyboardInterrupt:
+        return 0
+
+
+def check(scheduler: bool = False) -> int:
+    """0 when a worker (or the scheduler) of this queue reported itself alive in the last minute, else 1."""
+    from arq.worker import async_check_health
+
+    from workers.config import get_worker_config
+    from workers.queue import redis_settings
+
+    config = get_worker_config()
+    queue = config.scheduler_queue if scheduler else config.queue
+    return asyncio.run(async_check_health(redis_settings(config), f"{queue}:health-check", queue))
+
+
+@click.command("worker")
+@click.option("--check", "check_only", is_flag=True, help="Exit 0 if a worker of this queue is alive, else 1.")
+def worker_command(check_only: bool) -> None:
+    """Run a worker: delivers notifications and runs plugin jobs; relays the outbox."""
+    if check_only:
+        raise SystemExit(check())
+    run_worker()
+
+
+@click.command("scheduler")
+@click.option("--check", "check_only", is_flag=True, help="Exit 0 if the scheduler is alive, else 1.")
+def scheduler_command(check_only: bool) -> None:
+    """Run the scheduler (cron jobs). Run exactly one."""
+    if check_only:
+        raise SystemExit(check(scheduler=True))
+    run_scheduler()
+
+
+@click.command("relay")
+@click.option("--once", is_flag=True, help="Relay what the outbox holds now, then exit.")
+def relay_command(once: bool) -> None:
+    """Run the outbox relay alone (every worker already runs one)."""
+    count = run_relay(once)
+    if once:
+        click.echo(f"relayed {count} outbox rows")
+
+
+COMMANDS = [worker_command, scheduler_command, relay_command]
+
+
+@click.group()
+def main() -> None:
+    """isogov background processes."""
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
+
+
+def spawn(command: str) -> "subprocess.Popen[bytes]":
+    """Start `python -m workers <command>` with this process's environment (used by `isogov dev`)."""
+    return subprocess.Popen([sys.executable, "-m", "workers", command], env=os.environ.copy())
+
+
+def start_background() -> "list[subprocess.Popen[bytes]]":
+    """A worker and the scheduler beside the API, as `isogov dev` runs them."""
+    return [spawn("worker"), spawn("scheduler")]
+
+
+def stop_background(procs: "list[subprocess.Popen[bytes]]", timeout: float = 15) -> None:
+    """SIGTERM each process started by `start_background` (arq lets running jobs finish or re-queues them)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

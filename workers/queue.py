@@ -1,0 +1,20 @@
+"""The only place that opens a connection to the queue (arq on Redis). Everything arq stays inside `workers/`."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from core.settings import ConfigurationError
+from workers.config import WorkerConfig
+
+
+def redis_settings(config: WorkerConfig) -> RedisSettings:
+    if not config.redis_url:
+        raise ConfigurationError("REDIS_URL is not set: the worker, the scheduler and the relay need the queue "
+                                 "(`isogov dev` starts an embedded Redis and sets it)")
+    return RedisSettings.from_dsn(config.redis_url)
+
+
+async def connect(config: WorkerConfig) -> ArqRedis:
+    """A connection pool to the queue; arq's `enqueue_job` on it puts jobs on `config.queue` by default."""
+    return await create_pool(redis_settings(config), default_queue_name=config.queue)

@@ -1,0 +1,136 @@
+"""The outbox relay: committed outbox rows become arq jobs, under their deterministic job ids.
+
+Safe to run in every worker at once and again and again: a row is marked relayed only after its job is queued,
+and arq refuses a second job with an id that is still queued or running, so a row relayed twice (two relays,
+or a relay killed before it marked the row) is one job; a job that runs twice anyway finds its delivery done.
+On PostgreSQL concurrent relays also skip each other's rows (FOR UPDATE SKIP LOCKED).
+
+The sweep is the second line: Redis is a transport, the database the record. A delivery still pending long
+after it was due (its job was lost with an unpersisted Redis, or expired after a day in a stopped queue) is
+queued again under the same job id. Relayed outbox rows are deleted after a week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import structlog
+from arq.connections import ArqRedis
+
+from core.db import is_sqlite
+from core.notifications.services import DELIVER_JOB, deliver_job_id
+from core.notifications.tables import NotificationDelivery, OutboxMessage
+from core.tenancy import unscoped
+from workers.config import WorkerConfig
+from workers.db import write_transaction
+
+log = structlog.get_logger("isogov.relay")
+
+BATCH = 500
+SWEEP_EVERY_S = 60.0
+OUTBOX_RETENTION = timedelta(days=7)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _enqueue_all(redis: ArqRedis, queue: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Queue (name, job id, kwargs) jobs, a few at a time; an id already queued or running is skipped by arq."""
+    for start in range(0, len(jobs), 50):
+        await asyncio.gather(*(redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
+                               for name, job_id, kwargs in jobs[start:start + 50]))
+
+
+def _payload(value: Any) -> dict[str, Any]:
+    if isinstance(value, (str, bytes)):
+        value = msgspec.json.decode(value or "{}")
+    return dict(value or {})
+
+
+async def _relay_batch(redis: ArqRedis, config: WorkerConfig, limit: int, lock: bool) -> int:
+    query = OutboxMessage.select(OutboxMessage.id, OutboxMessage.job_name, OutboxMessage.job_id,
+                                 OutboxMessage.payload).where(OutboxMessage.relayed_at.is_null()) \
+        .order_by(OutboxMessage.created_at).limit(limit)
+    if lock:
+        query = query.lock_rows("UPDATE", skip_locked=True)
+    rows = await query
+    if not rows:
+        return 0
+    await _enqueue_all(redis, config.queue, [(r["job_name"], r["job_id"], _payload(r["payload"])) for r in rows])
+    async with write_transaction():
+        await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(
+            OutboxMessage.id.is_in([r["id"] for r in rows]))
+    return len(rows)
+
+
+async def relay_once(redis: ArqRedis, config: WorkerConfig, limit: int = BATCH) -> int:
+    """Queue up to `limit` committed outbox rows not yet relayed; returns how many."""
+    with unscoped():
+        if is_sqlite():  # no row locks; never hold SQLite's write lock while talking to Redis
+            return await _relay_batch(redis, config, limit, lock=False)
+        async with write_transaction():
+            return await _relay_batch(redis, config, limit, lock=True)
+
+
+async def relay_all(redis: ArqRedis, config: WorkerConfig, limit: int = BATCH) -> int:
+    """Relay until the outbox is empty; returns how many rows were relayed."""
+    total = 0
+    while True:
+        count = await relay_once(redis, config, limit)
+        total += count
+        if count < limit:
+            return total
+
+
+async def sweep_once(redis: ArqRedis, config: WorkerConfig, limit: int = 1000) -> int:
+    """Queue again deliveries pending long after they were due; delete relayed outbox rows older than a week."""
+    now = _now()
+    cutoff = now - timedelta(seconds=config.redeliver_after)
+    with unscoped():
+        rows = await NotificationDelivery.select(
+            NotificationDelivery.id, NotificationDelivery.notification_id, NotificationDelivery.channel,
+            NotificationDelivery.user_id,
+        ).where((NotificationDelivery.status == "pending") & (NotificationDelivery.next_attempt_at < cutoff)) \
+            .order_by(NotificationDelivery.next_attempt_at).limit(limit)
+        if rows:
+            await _enqueue_all(redis, config.queue, [
+                (DELIVER_JOB, deliver_job_id(r["notification_id"], r["channel"], r["user_id"]),
+                 {"delivery_id": str(r["id"]), "channel": r["channel"]}) for r in rows])
+            async with write_transaction():
+                await NotificationDelivery.update({NotificationDelivery.next_attempt_at: now}).where(
+                    NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == "pending"))
+            log.warning("pending deliveries queued again", count=len(rows))
+        async with write_transaction():
+            await OutboxMessage.delete().where(
+                OutboxMessage.relayed_at.is_not_null() & (OutboxMessage.relayed_at < now - OUTBOX_RETENTION))
+    return len(rows)
+
+
+async def run_relay(redis: ArqRedis, config: WorkerConfig, stop: asyncio.Event | None = None) -> None:
+    """The relay loop (inside every worker, or alone with `isogov relay`): relay, sweep now and then, sleep."""
+    stop = stop or asyncio.Event()
+    last_sweep = 0.0
+    log.info("relay started", queue=config.queue)
+    while not stop.is_set():
+        busy = False
+        try:
+            busy = await relay_once(redis, config) >= BATCH
+            if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+                last_sweep = time.monotonic()
+                await sweep_once(redis, config)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("relay iteration failed; trying again")
+            busy = False
+        if not busy:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(config.relay_interval, 0.01))
+            except asyncio.TimeoutError:
+                pass
+    log.info("relay stopped")

@@ -1,0 +1,190 @@
+"""Worker and scheduler settings, built from core's jobs and every plugin's `isogov_jobs` / `isogov_cron_jobs`.
+
+- The **worker** (`isogov worker`, any number of replicas) runs the job functions on the queue `ISOGOV_QUEUE`
+  and, in a background task, the outbox relay.
+- The **scheduler** (`isogov scheduler`, exactly one) runs the cron jobs on its own queue `<queue>:scheduler`;
+  they queue the real work on the main queue, so the workers do it.
+
+Job names: core's are `core:<name>`; a plugin's job is registered under its function's `__name__`, and two
+jobs with one name fail start-up. `WorkerSettings` (for arq's own CLI) is built on first access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import structlog
+from arq.cron import CronJob, cron
+from arq.worker import Function, Worker, func
+
+from core import db
+from core.plugins import PluginError, PluginSystem, get_plugin_system
+from workers.config import WorkerConfig, get_worker_config
+from workers.delivery import deliver
+from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
+from workers.queue import redis_settings
+from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders, today
+
+log = structlog.get_logger("isogov.worker")
+
+ALWAYS_RETRY = 1000  # jobs that count their own attempts in the database: arq must never give up on them first
+
+
+def core_jobs(config: WorkerConfig) -> list[Function]:
+    return [
+        func(deliver, name="core:deliver", max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
+        func(send_digest, name=SEND_DIGEST_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
+        func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600),
+    ]
+
+
+def collect_jobs(config: WorkerConfig, system: PluginSystem | None = None) -> list[Function]:
+    system = system or get_plugin_system()
+    jobs = core_jobs(config)
+    owners = {job.name: "core" for job in jobs}
+    for impl in system.pm.hook.isogov_jobs.get_hookimpls():
+        module = system.plugin_module_name(impl.plugin) or impl.plugin_name
+        for function in impl.function() or []:
+            job = function if isinstance(function, Function) else func(function, name=function.__name__)
+            if job.name in owners:
+                raise PluginError(f"the job {job.name!r} is defined twice: by {owners[job.name]!r} and {module!r}")
+            owners[job.name] = module
+            jobs.append(job)
+    return jobs
+
+
+def core_cron_jobs(config: WorkerConfig) -> list[CronJob]:
+    return [
+        cron(scan_reminders, name="core:scan_reminders", hour={config.reminder_hour}, minute={0}, second={0},
+             unique=True, timeout=600),
+        cron(digest_scan, name="core:digest", hour={config.reminder_hour}, minute={30}, second={0},
+             unique=True, timeout=600),
+    ]
+
+
+def collect_cron_jobs(config: WorkerConfig, system: PluginSystem | None = None) -> list[CronJob]:
+    system = system or get_plugin_system()
+    jobs = core_cron_jobs(config)
+    owners = {job.name: "core" for job in jobs}
+    for impl in system.pm.hook.isogov_cron_jobs.get_hookimpls():
+        module = system.plugin_module_name(impl.plugin) or impl.plugin_name
+        for job in impl.function() or []:
+            if not isinstance(job, CronJob):
+                raise PluginError(f"module {module!r}: isogov_cron_jobs must return arq.cron.cron(...) definitions")
+            if job.name in owners:
+                raise PluginError(f"the cron job {job.name!r} is defined twice: by {owners[job.name]!r} and {module!r}")
+            owners[job.name] = module
+            jobs.append(job)
+    return jobs
+
+
+def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool = False) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        if manage_db:
+            await db.start()
+        ctx["config"] = config
+        if relay:
+            from workers.relay import run_relay
+
+            ctx["relay_stop"] = asyncio.Event()
+            ctx["relay_task"] = asyncio.create_task(run_relay(ctx["redis"], config, ctx["relay_stop"]))
+        if catch_up and _past_reminder_hour(config):
+            # the scheduler was down at the hour: scan now (a scan already done today is a no-op)
+            await scan_reminders(ctx)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        from workers.channels.in_app import inbox_writer
+
+        await inbox_writer().close()
+        task = ctx.pop("relay_task", None)
+        if task is not None:
+            ctx["relay_stop"].set()
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        if manage_db:
+            await db.stop()
+
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.bind_contextvars(job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
+
+    async def on_job_end(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.unbind_contextvars("job_id", "job_try")
+
+    return {"on_startup": on_startup, "on_shutdown": on_shutdown, "on_job_start": on_job_start,
+            "on_job_end": on_job_end}
+
+
+def _past_reminder_hour(config: WorkerConfig) -> bool:
+    from datetime import datetime
+
+    return datetime.now(config.timezone).hour >= config.reminder_hour
+
+
+def worker_settings(config: WorkerConfig | None = None, *, relay: bool = True, manage_db: bool = True,
+                    **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of `arq.worker.Worker` for a worker; `overrides` win (tests: burst, redis_pool, ...)."""
+    config = config or get_worker_config()
+    settings: dict[str, Any] = {
+        "functions": collect_jobs(config),
+        "queue_name": config.queue,
+        "max_jobs": config.max_jobs,
+        "poll_delay": config.poll_delay,
+        "job_timeout": config.job_timeout,
+        "max_tries": 5,
+        "keep_result": 3600,
+        "health_check_interval": 60,
+        "timezone": config.timezone,
+        "ctx": {"config": config},
+        **_hooks(config, relay=relay, manage_db=manage_db),
+    }
+    if "redis_pool" not in overrides:
+        settings["redis_settings"] = redis_settings(config)
+    settings.update(overrides)
+    return settings
+
+
+def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = True,
+                       **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of `arq.worker.Worker` for the single scheduler process (cron jobs only)."""
+    config = config or get_worker_config()
+    settings: dict[str, Any] = {
+        "functions": [],
+        "cron_jobs": collect_cron_jobs(config),
+        "queue_name": config.scheduler_queue,
+        "max_jobs": 4,
+        "poll_delay": 0.5,
+        "job_timeout": 600,
+        "keep_result": 3600,
+        "health_check_interval": 60,
+        "timezone": config.timezone,
+        "ctx": {"config": config},
+        **_hooks(config, relay=False, manage_db=manage_db, catch_up=True),
+    }
+    if "redis_pool" not in overrides:
+        settings["redis_settings"] = redis_settings(config)
+    settings.update(overrides)
+    return settings
+
+
+def make_worker(**kwargs: Any) -> Worker:
+    return Worker(**worker_settings(**kwargs))
+
+
+def make_scheduler(**kwargs: Any) -> Worker:
+    return Worker(**scheduler_settings(**kwargs))
+
+
+def quiet_arq_job_lines(level: int = logging.WARNING) -> None:
+    """arq logs a line per job at INFO; at high volume keep only its warnings."""
+    logging.getLogger("arq.worker").setLevel(level)
+    logging.getLogger("arq.jobs").setLevel(level)
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"WorkerSettings", "SchedulerSettings"}:  # for `arq workers.settings.WorkerSettings`
+        return type(name, (), worker_settings() if name == "WorkerSettings" else scheduler_settings())
+    raise AttributeError(name)
