@@ -13,6 +13,7 @@ metadata row could not be written).
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 import io
 import os
 import re
@@ -251,34 +252,38 @@ class ObjectWriter:
             log.exception("could not remove an abandoned object; reconciliation will", key=self.key)
 
 
-class Store:
-    """What the evidence plugin needs of an object store."""
+class Store(ABC):
+    """What the evidence plugin needs of an object store (local folder or S3)."""
 
     name = "store"
 
+    @abstractmethod
     def writer(self, key: str, content_type: str) -> ObjectWriter:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def delete(self, key: str) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def exists(self, key: str) -> bool:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def iter_bytes(self, key: str) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        ...
 
     async def presigned_url(self, key: str, *, disposition: str, content_type: str) -> str | None:
         """A short-lived URL the client may fetch the bytes from, or None when the API must stream them."""
         return None
 
+    @abstractmethod
     def open_seekable(self, key: str) -> BinaryIO:
         """A seekable binary file of a complete object (blocking; call it and read it in a thread)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def list_objects(self) -> list[StoredObject]:
         """Every object of the store (blocking; call it in a thread)."""
-        raise NotImplementedError
 
     def list_incomplete_uploads(self) -> list[IncompleteUpload]:
         """Multipart uploads left open, e.g. by a process killed mid-upload (blocking)."""
