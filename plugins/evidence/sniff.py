@@ -16,6 +16,7 @@ import codecs
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -46,6 +47,16 @@ OLE_STREAMS = {
 
 MAX_ZIP_MEMBERS = 2000
 MAX_NESTED_DOCUMENT_BYTES = 1024 * 1024 * 1024  # declared (uncompressed) bytes of documents inside one ZIP
+MAX_PACKAGE_PARTS = 20000
+MAX_PACKAGE_DEPTH = 3  # an Office document embedded in one embedded in one ...
+# What an Office package (OOXML, OpenDocument) may hold besides the kinds of the allow-list: media and fonts, and
+# binary parts no signature names (printer settings, EMF / WMF drawings, obfuscated fonts). Anything `filetype`
+# recognises as another kind (executables, archives, ...) is refused.
+PACKAGE_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/", "application/font-")
+MACRO_CONTENT_TYPES = (b"vbaproject", b"macroenabled", b"ms-office.activex")
+# Errors the zipfile module raises on malformed archives besides BadZipFile.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, IndexError,
+              KeyError, struct.error, zlib.error, UnicodeDecodeError)
 _BAD_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
@@ -133,24 +144,30 @@ def sniff_head(head: bytes, filename: str = "", *, complete: bool = False) -> Sn
 def check_container(sniffed: Sniffed, fileobj: BinaryIO) -> str:
     """Confirm a ZIP or OLE2 file against the allow-list; return its real content type or raise NotAllowed."""
     if sniffed.kind == ZIP:
-        return _check_zip(fileobj, nested=False)
+        try:
+            return _check_zip(fileobj, nested=False)
+        except ZIP_ERRORS as exc:
+            raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
     if sniffed.kind == OLE:
         return _check_ole(fileobj)
     return sniffed.content_type
 
 
-def _check_zip(fileobj: BinaryIO, *, nested: bool) -> str:
+def _check_zip(fileobj: BinaryIO, *, nested: bool, depth: int = 0) -> str:
     try:
         archive = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
     with archive:
         infos = archive.infolist()
         names = {info.filename for info in infos}
         if "[Content_Types].xml" in names:
-            return _ooxml_type(names)
+            mime = _ooxml_type(archive, names)
+            _check_package_parts(archive, infos, depth)
+            return mime
         odf = _odf_type(archive, infos)
         if odf:
+            _check_package_parts(archive, infos, depth)
             return odf
         if nested:
             raise NotAllowed("a ZIP archive inside a ZIP archive is not allowed")
@@ -158,13 +175,50 @@ def _check_zip(fileobj: BinaryIO, *, nested: bool) -> str:
         return "application/zip"
 
 
-def _ooxml_type(names: set[str]) -> str:
+def _ooxml_type(archive: zipfile.ZipFile, names: set[str]) -> str:
     if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise NotAllowed("Office documents with macros are not allowed")
+    with archive.open("[Content_Types].xml") as handle:
+        declared = handle.read(4 * 1024 * 1024).lower()
+    if any(marker in declared for marker in MACRO_CONTENT_TYPES):
         raise NotAllowed("Office documents with macros are not allowed")
     for part, mime in OOXML_MAIN_PARTS.items():
         if part in names:
             return mime
     raise NotAllowed("the archive is an Office Open XML package of a type that is not allowed")
+
+
+def _check_package_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], depth: int) -> None:
+    """The parts of an Office package: no executables or foreign archives hidden among them, no macros under
+    another name, embedded Office documents checked in turn."""
+    files = [info for info in infos if not info.is_dir()]
+    if len(files) > MAX_PACKAGE_PARTS:
+        raise NotAllowed(f"the Office document has more than {MAX_PACKAGE_PARTS} parts")
+    for info in files:
+        label = info.filename
+        if info.flag_bits & 0x1:
+            raise NotAllowed(f"{label!r} in the Office document is encrypted and cannot be checked")
+        with archive.open(info) as member:
+            head = member.read(HEAD_BYTES)
+            if head.startswith(ZIP_SIGNATURE):
+                if depth + 1 >= MAX_PACKAGE_DEPTH:
+                    raise NotAllowed(f"{label!r} in the Office document: documents nested too deep")
+                member.seek(0)
+                try:
+                    _check_zip(member, nested=True, depth=depth + 1)  # type: ignore[arg-type]
+                except NotAllowed as exc:
+                    raise NotAllowed(f"{label!r} in the Office document: {exc}") from None
+                continue
+            if head.startswith(OLE_SIGNATURE):
+                member.seek(0)
+                if _ole_streams(member) & MACRO_STREAMS:  # type: ignore[arg-type]
+                    raise NotAllowed(f"{label!r} in the Office document: Office documents with macros are not "
+                                     "allowed")
+                continue
+        kind = filetype.guess(head)
+        if kind is None or kind.mime.startswith(PACKAGE_MEDIA_PREFIXES) or kind.mime == "application/pdf":
+            continue
+        raise NotAllowed(f"{label!r} in the Office document: {kind.mime} is not an allowed file type")
 
 
 def _odf_type(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
@@ -208,17 +262,31 @@ def _check_zip_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -
                     member.seek(0)
                     try:
                         if sniffed.kind == ZIP:
-                            _check_zip(member, nested=True)  # type: ignore[arg-type]
+                            _check_zip(member, nested=True, depth=1)  # type: ignore[arg-type]
                         else:
                             _check_ole(member)  # type: ignore[arg-type]
                     except NotAllowed as exc:
                         raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             raise NotAllowed(f"{label!r} in the ZIP archive cannot be read ({exc})") from None
+
+
+MACRO_STREAMS = frozenset({"macros", "_vba_project", "vba"})
 
 
 def _check_ole(fileobj: BinaryIO) -> str:
     """Read the directory of an OLE2 compound file and name the Office document it holds (97-2003 formats)."""
+    streams = _ole_streams(fileobj)
+    if streams & MACRO_STREAMS:
+        raise NotAllowed("Office documents with macros are not allowed")
+    for name, mime in OLE_STREAMS.items():
+        if name in streams:
+            return mime
+    raise NotAllowed("the compound file is not a Word, Excel or PowerPoint document")
+
+
+def _ole_streams(fileobj: BinaryIO) -> set[str]:
+    """The (lower-case) names of the streams in an OLE2 compound file's directory."""
     fileobj.seek(0)
     header = fileobj.read(512)
     if len(header) < 512 or not header.startswith(OLE_SIGNATURE):
@@ -266,9 +334,4 @@ def _check_ole(fileobj: BinaryIO) -> str:
             if entry[0x42] == 2 and 2 <= name_length <= 64:  # a stream
                 streams.add(entry[:name_length - 2].decode("utf-16-le", "replace").lower())
         sector, seen = next_sector(sector), seen + 1
-    if any(name in streams for name in ("macros", "_vba_project", "vba")):
-        raise NotAllowed("Office documents with macros are not allowed")
-    for name, mime in OLE_STREAMS.items():
-        if name in streams:
-            return mime
-    raise NotAllowed("the compound file is not a Word, Excel or PowerPoint document")
+    return streams
