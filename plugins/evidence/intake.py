@@ -263,6 +263,8 @@ async def receive(*, content_type: str | None, content_length: int | None, body:
                             except UnicodeDecodeError:
                                 raise BadRequest(f"the field `{current}` is not valid UTF-8 text", field=current) \
                                     from None
+                            if "\x00" in value:  # PostgreSQL cannot store it: a 500 otherwise
+                                raise BadRequest(f"the field `{current}` contains a NUL character", field=current)
                             fields[current] = unicodedata.normalize("NFC", value)
                         current = None
                     elif current == FILE_FIELD:
