@@ -162,7 +162,7 @@ class _FilePart:
             self.text.feed(b"", final=True)
         await self.writer.commit()
         content_type = self.sniffed.content_type
-        if self.sniffed.is_container:
+        if self.sniffed.needs_complete_check:
             content_type = await asyncio.to_thread(self._check_container)
         self.complete = True
         return StoredFile(key=self.key, filename=self.filename, content_type=content_type, size=self.size,

@@ -74,6 +74,12 @@ class Sniffed:
     def is_container(self) -> bool:
         return self.kind in (ZIP, OLE)
 
+    @property
+    def needs_complete_check(self) -> bool:
+        """Confirmed on the complete object by `check_container` (containers, and binary kinds that could carry an
+        archive behind their signature)."""
+        return self.kind in (ZIP, OLE, PDF, JPEG, PNG)
+
 
 def _text_codec(head: bytes) -> tuple[str, str]:
     if head.startswith(codecs.BOM_UTF8):
@@ -149,8 +155,20 @@ def check_container(sniffed: Sniffed, fileobj: BinaryIO) -> str:
         except ZIP_ERRORS as exc:
             raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
     if sniffed.kind == OLE:
-        return _check_ole(fileobj)
+        mime = _check_ole(fileobj)
+        _refuse_hidden_archive(fileobj, "Office 97-2003")
+        return mime
+    if sniffed.kind in (PDF, JPEG, PNG):
+        _refuse_hidden_archive(fileobj, sniffed.kind.upper())
     return sniffed.content_type
+
+
+def _refuse_hidden_archive(fileobj: BinaryIO, what: str) -> None:
+    """ZIP readers find an archive by its directory at the end of the file, whatever comes first: a PDF, JPEG or
+    PNG signature in front of a ZIP must not carry the archive past the allow-list."""
+    fileobj.seek(0)
+    if zipfile.is_zipfile(fileobj):
+        raise NotAllowed(f"the {what} file carries a ZIP archive")
 
 
 def _check_zip(fileobj: BinaryIO, *, nested: bool, depth: int = 0) -> str:
@@ -255,6 +273,14 @@ def _check_zip_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -
                     sniffed = sniff_head(head, info.filename, complete=info.file_size <= len(head))
                 except NotAllowed as exc:
                     raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
+                if sniffed.needs_complete_check and not sniffed.is_container:
+                    nested_budget -= info.file_size
+                    if nested_budget < 0:
+                        raise NotAllowed("the documents inside the ZIP archive are too large to check")
+                    member.seek(0)
+                    if zipfile.is_zipfile(member):  # type: ignore[arg-type]
+                        raise NotAllowed(f"{label!r} in the ZIP archive: the {sniffed.kind.upper()} file carries "
+                                         "a ZIP archive")
                 if sniffed.is_container:
                     nested_budget -= info.file_size
                     if nested_budget < 0:

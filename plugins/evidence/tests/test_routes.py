@@ -204,6 +204,10 @@ async def test_over_the_tenant_limit_is_413_and_leaves_nothing(client, tenant, s
     ("ho-so.zip", zip_bytes({"inner.zip": zip_bytes({"a.txt": b"a"})}), "application/zip"),
     ("macro.docx", zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<d/>",
                               "word/vbaProject.bin": b"\x00"}), "application/vnd.ms-word"),
+    ("cong-cu.zip", b"%PDF-1.7\n" + zip_bytes({"setup.exe": EXE_BYTES}), "application/pdf"),
+    ("bien-ban.docx", zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<d/>",
+                                 "setup.exe": EXE_BYTES}), "application/vnd.ms-word"),
+    ("hong.zip", b"PK\x03\x04" + b"\x00" * 100, "application/zip"),
 ])
 async def test_type_is_decided_by_the_bytes(client, tenant, store, filename, data, claimed):
     response = await upload(client, tenant, filename=filename, data=data, claimed=claimed)

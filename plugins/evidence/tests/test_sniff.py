@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import struct
+import zipfile
 
 import pytest
 
@@ -223,3 +224,24 @@ def test_malformed_zip_is_not_allowed(hex_data):
     data = bytes.fromhex(hex_data)
     with pytest.raises(NotAllowed):
         check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
+
+
+@pytest.mark.parametrize("prefix", [b"%PDF-1.7\n", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", PNG_BYTES])
+def test_an_archive_behind_an_allowed_signature_is_refused(prefix):
+    # ZIP readers find an archive by its directory at the end: a few bytes of a PDF / JPEG / PNG signature in
+    # front of a ZIP of anything made it pass for that type, and it still opens as an archive
+    data = prefix + zip_bytes({"run.exe": EXE_BYTES})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["run.exe"]
+    sniffed = sniff_head(data[:8192], "x", complete=True)
+    with pytest.raises(NotAllowed, match="ZIP"):
+        check_container(sniffed, io.BytesIO(data))
+    outer = zip_bytes({"anh.jpg": data})
+    with pytest.raises(NotAllowed, match="ZIP"):
+        check_container(sniff_head(outer[:8192], "x"), io.BytesIO(outer))
+
+
+def test_plain_files_pass_the_complete_check():
+    for data in (pdf_bytes(), PNG_BYTES):
+        sniffed = sniff_head(data[:8192], "x", complete=True)
+        assert check_container(sniffed, io.BytesIO(data)) == sniffed.content_type
