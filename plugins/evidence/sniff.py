@@ -212,12 +212,17 @@ def _check_package_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
     files = [info for info in infos if not info.is_dir()]
     if len(files) > MAX_PACKAGE_PARTS:
         raise NotAllowed(f"the Office document has more than {MAX_PACKAGE_PARTS} parts")
+    nested_budget = MAX_NESTED_DOCUMENT_BYTES  # embedded documents are decompressed to be checked
     for info in files:
         label = info.filename
         if info.flag_bits & 0x1:
             raise NotAllowed(f"{label!r} in the Office document is encrypted and cannot be checked")
         with archive.open(info) as member:
             head = member.read(HEAD_BYTES)
+            if head.startswith((ZIP_SIGNATURE, OLE_SIGNATURE)):
+                nested_budget -= info.file_size
+                if nested_budget < 0:
+                    raise NotAllowed("the documents embedded in the Office document are too large to check")
             if head.startswith(ZIP_SIGNATURE):
                 if depth + 1 >= MAX_PACKAGE_DEPTH:
                     raise NotAllowed(f"{label!r} in the Office document: documents nested too deep")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import random
 import struct
 import zipfile
 
@@ -245,3 +246,13 @@ def test_plain_files_pass_the_complete_check():
     for data in (pdf_bytes(), PNG_BYTES):
         sniffed = sniff_head(data[:8192], "x", complete=True)
         assert check_container(sniffed, io.BytesIO(data)) == sniffed.content_type
+
+
+def test_embedded_documents_are_checked_within_a_budget(monkeypatch):
+    from plugins.evidence import sniff
+
+    monkeypatch.setattr(sniff, "MAX_NESTED_DOCUMENT_BYTES", 1000)
+    embedded = zip_bytes({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<w/>", "xl/printerSettings1.bin": random.Random(1).randbytes(3000)})
+    data = zip_bytes(_package(**{"word/embeddings/a.xlsx": embedded}))
+    with pytest.raises(NotAllowed, match="too large"):
+        check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
