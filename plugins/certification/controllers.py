@@ -35,7 +35,7 @@ WRITE = {"permission": "certification.write"}
 MANAGE = {"permission": "certification.manage"}
 EXPORT_MAX_ROWS = 50_000
 
-Q = Annotated[str | None, Parameter(max_length=200, description="accent-insensitive search in agency name and code")]
+Q = Annotated[str | None, Parameter(max_length=200, pattern=r"^[^\x00]*$", description="accent-insensitive search in agency name and code")]
 AsOf = Annotated[date | None, Parameter(description="the day the board describes (default today)")]
 
 

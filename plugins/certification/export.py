@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from typing import Any, Callable, Sequence
 
@@ -64,11 +65,11 @@ def _safe_text(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _cells(row: BoardRow) -> list[Any]:
+def _cells(row: BoardRow, clean: Callable[[str], str] = str) -> list[Any]:
     values = []
     for _, get in COLUMNS:
         value = get(row)
-        values.append(_safe_text(value) if isinstance(value, str) else value)
+        values.append(_safe_text(clean(value)) if isinstance(value, str) else value)
     return values
 
 
@@ -80,6 +81,15 @@ def board_csv(rows: Sequence[BoardRow]) -> bytes:
         writer.writerow([v.strftime("%d/%m/%Y") if isinstance(v, date) else ("" if v is None else v)
                          for v in _cells(row)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(value: str) -> str:
+    """XML 1.0 (so XLSX) cannot hold most control characters: vertical tab and form feed become spaces, the
+    others are dropped (text pasted from Word often carries them). Applied before the formula guard."""
+    return _XML_ILLEGAL.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", value)
 
 
 def board_xlsx(rows: Sequence[BoardRow], *, title: str, as_of: date) -> bytes:
@@ -94,7 +104,7 @@ def board_xlsx(rows: Sequence[BoardRow], *, title: str, as_of: date) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(_cells(row))
+        ws.append(_cells(row, _xml_text))
     for col_cells in ws.iter_cols(min_row=2):
         for cell in col_cells:
             if isinstance(cell.value, date):
@@ -102,7 +112,7 @@ def board_xlsx(rows: Sequence[BoardRow], *, title: str, as_of: date) -> bytes:
     for index, header in enumerate(HEADERS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = max(12, min(45, len(header) + 2))
     ws.freeze_panes = "A2"
-    wb.properties.title = _safe_text(title)[:200]
+    wb.properties.title = _safe_text(_xml_text(title))[:200]
     wb.properties.subject = f"Tình hình áp dụng HTQLCL theo TCVN ISO 9001 đến ngày {as_of.strftime('%d/%m/%Y')}"
     buffer = io.BytesIO()
     wb.save(buffer)

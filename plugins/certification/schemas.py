@@ -17,14 +17,16 @@ Version = Literal["2008", "2015"]
 Level = Literal["province", "department", "district", "office", "commune", "unit"]
 OverdueReason = Literal["internal_audit", "management_review", "legal_update", "reannouncement", "conversion"]
 
-Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Number = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Long = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Note = Annotated[str, msgspec.Meta(max_length=4000)]
-Procedure = Annotated[str, msgspec.Meta(min_length=1, max_length=500,
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot store U+0000 in text or JSON: refused as bad input (400), not a 500
+
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Number = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+Long = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
+Note = Annotated[str, msgspec.Meta(max_length=4000, pattern=NO_NUL)]
+Procedure = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL,
                                         description="an administrative procedure (TTHC): its name or code")]
 Procedures = Annotated[list[Procedure], msgspec.Meta(max_length=5000)]
-DocumentRefs = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=255)]], msgspec.Meta(max_length=50)]
+DocumentRefs = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]], msgspec.Meta(max_length=50)]
 
 
 class _Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -73,7 +75,7 @@ class Announced(_Event, tag="announced"):
     standard_version: Version | None = None
     scope: Procedures | None = None
     lead_unit_notified_on: date | None = None
-    published_url: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    published_url: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] | None = None
 
 
 class ScopeChanged(_Event, tag="scope_changed"):
@@ -82,7 +84,7 @@ class ScopeChanged(_Event, tag="scope_changed"):
     change: Literal["extended", "narrowed", "adjusted"]
     added: Procedures = msgspec.field(default_factory=list)
     removed: Procedures = msgspec.field(default_factory=list)
-    description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)] | None = None
 
 
 class LegalChangeNoted(_Event, tag="legal_change_noted"):
@@ -298,5 +300,5 @@ class SettingsRead(msgspec.Struct):
 
 class SettingsUpdate(msgspec.Struct, forbid_unknown_fields=True):
     conversion_deadline: date | None | msgspec.UnsetType = msgspec.UNSET
-    conversion_deadline_reference: Annotated[str, msgspec.Meta(max_length=255)] | None | msgspec.UnsetType = \
+    conversion_deadline_reference: Annotated[str, msgspec.Meta(max_length=255, pattern=NO_NUL)] | None | msgspec.UnsetType = \
         msgspec.UNSET

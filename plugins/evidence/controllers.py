@@ -40,7 +40,7 @@ UPLOAD_DESCRIPTION = (
     "tenant's limit: 413."
 )
 Limit = Annotated[int, Parameter(ge=1, le=500)]
-Offset = Annotated[int, Parameter(ge=0)]
+Offset = Annotated[int, Parameter(ge=0, le=2**31 - 1)]  # past PostgreSQL's integers would be a 500
 
 
 def _form(with_fields: bool) -> RequestBody:

@@ -162,7 +162,7 @@ class _FilePart:
             self.text.feed(b"", final=True)
         await self.writer.commit()
         content_type = self.sniffed.content_type
-        if self.sniffed.is_container:
+        if self.sniffed.needs_complete_check:
             content_type = await asyncio.to_thread(self._check_container)
         self.complete = True
         return StoredFile(key=self.key, filename=self.filename, content_type=content_type, size=self.size,
@@ -263,6 +263,8 @@ async def receive(*, content_type: str | None, content_length: int | None, body:
                             except UnicodeDecodeError:
                                 raise BadRequest(f"the field `{current}` is not valid UTF-8 text", field=current) \
                                     from None
+                            if "\x00" in value:  # PostgreSQL cannot store it: a 500 otherwise
+                                raise BadRequest(f"the field `{current}` contains a NUL character", field=current)
                             fields[current] = unicodedata.normalize("NFC", value)
                         current = None
                     elif current == FILE_FIELD:

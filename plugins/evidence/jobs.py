@@ -103,7 +103,7 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
     store = _store(ctx)
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(seconds=orphan_age_seconds)
-    with unscoped():  # rows first: an object completed after this read is young, so never taken for an orphan
+    with unscoped():  # rows first; an old-looking object without a row is looked up again before removal
         rows = await EvidenceVersion.select(EvidenceVersion.tenant_id, EvidenceVersion.evidence_id,
                                             EvidenceVersion.version, EvidenceVersion.object_key)
     objects = await asyncio.to_thread(store.list_objects)
@@ -122,6 +122,11 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
         if obj.temporary:
             await asyncio.to_thread(store.remove_temporary, obj.key)  # type: ignore[attr-defined]
         else:
+            # its row may have been written after the rows were read (an object's date is not always when it
+            # was completed: S3 dates a multipart object by the start of its upload): look again, just before
+            with unscoped():
+                if await EvidenceVersion.exists().where(EvidenceVersion.object_key == obj.key):
+                    continue
             await store.delete(obj.key)
         removed.append(obj.key)
         log.warning("orphan evidence object removed", key=obj.key, size=obj.size)

@@ -229,6 +229,8 @@ async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_i
             missing = "target_id" if target_type else "target_type"
             raise BadRequest("filter by `target_type` and `target_id` together", field=missing)
         await check_target(ctx, target_type, target_id, write=False)
+    if q and "\x00" in q:
+        raise BadRequest("the search text contains a NUL character", field="q")
     scope = ctx.scope(Evidence)
     query, count = scope.select(), scope.count()
     conditions = []
@@ -256,6 +258,8 @@ async def get_version(ctx: TenantContext, evidence_id: uuid.UUID, version: int |
     """A version of a visible piece of evidence (the current one when `version` is None)."""
     row = await get(ctx, evidence_id)
     number = row["version"] if version is None else version
+    if not 1 <= number <= 2**31 - 1:  # outside the column's integers (PostgreSQL would refuse the query)
+        raise NotFound(f"evidence {evidence_id} has no version {number}")
     found = await ctx.scope(EvidenceVersion).select().where(
         (EvidenceVersion.evidence_id == row["id"]) & (EvidenceVersion.version == number)).first()
     if found is None:

@@ -16,6 +16,7 @@ import codecs
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -46,6 +47,16 @@ OLE_STREAMS = {
 
 MAX_ZIP_MEMBERS = 2000
 MAX_NESTED_DOCUMENT_BYTES = 1024 * 1024 * 1024  # declared (uncompressed) bytes of documents inside one ZIP
+MAX_PACKAGE_PARTS = 20000
+MAX_PACKAGE_DEPTH = 3  # an Office document embedded in one embedded in one ...
+# What an Office package (OOXML, OpenDocument) may hold besides the kinds of the allow-list: media and fonts, and
+# binary parts no signature names (printer settings, EMF / WMF drawings, obfuscated fonts). Anything `filetype`
+# recognises as another kind (executables, archives, ...) is refused.
+PACKAGE_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/", "application/font-")
+MACRO_CONTENT_TYPES = (b"vbaproject", b"macroenabled", b"ms-office.activex")
+# Errors the zipfile module raises on malformed archives besides BadZipFile.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, IndexError,
+              KeyError, struct.error, zlib.error, UnicodeDecodeError)
 _BAD_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
@@ -62,6 +73,12 @@ class Sniffed:
     @property
     def is_container(self) -> bool:
         return self.kind in (ZIP, OLE)
+
+    @property
+    def needs_complete_check(self) -> bool:
+        """Confirmed on the complete object by `check_container` (containers, and binary kinds that could carry an
+        archive behind their signature)."""
+        return self.kind in (ZIP, OLE, PDF, JPEG, PNG)
 
 
 def _text_codec(head: bytes) -> tuple[str, str]:
@@ -133,24 +150,42 @@ def sniff_head(head: bytes, filename: str = "", *, complete: bool = False) -> Sn
 def check_container(sniffed: Sniffed, fileobj: BinaryIO) -> str:
     """Confirm a ZIP or OLE2 file against the allow-list; return its real content type or raise NotAllowed."""
     if sniffed.kind == ZIP:
-        return _check_zip(fileobj, nested=False)
+        try:
+            return _check_zip(fileobj, nested=False)
+        except ZIP_ERRORS as exc:
+            raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
     if sniffed.kind == OLE:
-        return _check_ole(fileobj)
+        mime = _check_ole(fileobj)
+        _refuse_hidden_archive(fileobj, "Office 97-2003")
+        return mime
+    if sniffed.kind in (PDF, JPEG, PNG):
+        _refuse_hidden_archive(fileobj, sniffed.kind.upper())
     return sniffed.content_type
 
 
-def _check_zip(fileobj: BinaryIO, *, nested: bool) -> str:
+def _refuse_hidden_archive(fileobj: BinaryIO, what: str) -> None:
+    """ZIP readers find an archive by its directory at the end of the file, whatever comes first: a PDF, JPEG or
+    PNG signature in front of a ZIP must not carry the archive past the allow-list."""
+    fileobj.seek(0)
+    if zipfile.is_zipfile(fileobj):
+        raise NotAllowed(f"the {what} file carries a ZIP archive")
+
+
+def _check_zip(fileobj: BinaryIO, *, nested: bool, depth: int = 0) -> str:
     try:
         archive = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise NotAllowed(f"the file is not a readable ZIP archive ({exc})") from None
     with archive:
         infos = archive.infolist()
         names = {info.filename for info in infos}
         if "[Content_Types].xml" in names:
-            return _ooxml_type(names)
+            mime = _ooxml_type(archive, names)
+            _check_package_parts(archive, infos, depth)
+            return mime
         odf = _odf_type(archive, infos)
         if odf:
+            _check_package_parts(archive, infos, depth)
             return odf
         if nested:
             raise NotAllowed("a ZIP archive inside a ZIP archive is not allowed")
@@ -158,13 +193,55 @@ def _check_zip(fileobj: BinaryIO, *, nested: bool) -> str:
         return "application/zip"
 
 
-def _ooxml_type(names: set[str]) -> str:
+def _ooxml_type(archive: zipfile.ZipFile, names: set[str]) -> str:
     if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise NotAllowed("Office documents with macros are not allowed")
+    with archive.open("[Content_Types].xml") as handle:
+        declared = handle.read(4 * 1024 * 1024).lower()
+    if any(marker in declared for marker in MACRO_CONTENT_TYPES):
         raise NotAllowed("Office documents with macros are not allowed")
     for part, mime in OOXML_MAIN_PARTS.items():
         if part in names:
             return mime
     raise NotAllowed("the archive is an Office Open XML package of a type that is not allowed")
+
+
+def _check_package_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], depth: int) -> None:
+    """The parts of an Office package: no executables or foreign archives hidden among them, no macros under
+    another name, embedded Office documents checked in turn."""
+    files = [info for info in infos if not info.is_dir()]
+    if len(files) > MAX_PACKAGE_PARTS:
+        raise NotAllowed(f"the Office document has more than {MAX_PACKAGE_PARTS} parts")
+    nested_budget = MAX_NESTED_DOCUMENT_BYTES  # embedded documents are decompressed to be checked
+    for info in files:
+        label = info.filename
+        if info.flag_bits & 0x1:
+            raise NotAllowed(f"{label!r} in the Office document is encrypted and cannot be checked")
+        with archive.open(info) as member:
+            head = member.read(HEAD_BYTES)
+            if head.startswith((ZIP_SIGNATURE, OLE_SIGNATURE)):
+                nested_budget -= info.file_size
+                if nested_budget < 0:
+                    raise NotAllowed("the documents embedded in the Office document are too large to check")
+            if head.startswith(ZIP_SIGNATURE):
+                if depth + 1 >= MAX_PACKAGE_DEPTH:
+                    raise NotAllowed(f"{label!r} in the Office document: documents nested too deep")
+                member.seek(0)
+                try:
+                    _check_zip(member, nested=True, depth=depth + 1)  # type: ignore[arg-type]
+                except NotAllowed as exc:
+                    raise NotAllowed(f"{label!r} in the Office document: {exc}") from None
+                continue
+            if head.startswith(OLE_SIGNATURE):
+                member.seek(0)
+                if _ole_streams(member) & MACRO_STREAMS:  # type: ignore[arg-type]
+                    raise NotAllowed(f"{label!r} in the Office document: Office documents with macros are not "
+                                     "allowed")
+                continue
+        kind = filetype.guess(head)
+        if kind is None or kind.mime.startswith(PACKAGE_MEDIA_PREFIXES) or kind.mime == "application/pdf":
+            continue
+        raise NotAllowed(f"{label!r} in the Office document: {kind.mime} is not an allowed file type")
 
 
 def _odf_type(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
@@ -201,6 +278,14 @@ def _check_zip_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -
                     sniffed = sniff_head(head, info.filename, complete=info.file_size <= len(head))
                 except NotAllowed as exc:
                     raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
+                if sniffed.needs_complete_check and not sniffed.is_container:
+                    nested_budget -= info.file_size
+                    if nested_budget < 0:
+                        raise NotAllowed("the documents inside the ZIP archive are too large to check")
+                    member.seek(0)
+                    if zipfile.is_zipfile(member):  # type: ignore[arg-type]
+                        raise NotAllowed(f"{label!r} in the ZIP archive: the {sniffed.kind.upper()} file carries "
+                                         "a ZIP archive")
                 if sniffed.is_container:
                     nested_budget -= info.file_size
                     if nested_budget < 0:
@@ -208,17 +293,31 @@ def _check_zip_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -
                     member.seek(0)
                     try:
                         if sniffed.kind == ZIP:
-                            _check_zip(member, nested=True)  # type: ignore[arg-type]
+                            _check_zip(member, nested=True, depth=1)  # type: ignore[arg-type]
                         else:
                             _check_ole(member)  # type: ignore[arg-type]
                     except NotAllowed as exc:
                         raise NotAllowed(f"{label!r} in the ZIP archive: {exc}") from None
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             raise NotAllowed(f"{label!r} in the ZIP archive cannot be read ({exc})") from None
+
+
+MACRO_STREAMS = frozenset({"macros", "_vba_project", "vba"})
 
 
 def _check_ole(fileobj: BinaryIO) -> str:
     """Read the directory of an OLE2 compound file and name the Office document it holds (97-2003 formats)."""
+    streams = _ole_streams(fileobj)
+    if streams & MACRO_STREAMS:
+        raise NotAllowed("Office documents with macros are not allowed")
+    for name, mime in OLE_STREAMS.items():
+        if name in streams:
+            return mime
+    raise NotAllowed("the compound file is not a Word, Excel or PowerPoint document")
+
+
+def _ole_streams(fileobj: BinaryIO) -> set[str]:
+    """The (lower-case) names of the streams in an OLE2 compound file's directory."""
     fileobj.seek(0)
     header = fileobj.read(512)
     if len(header) < 512 or not header.startswith(OLE_SIGNATURE):
@@ -266,9 +365,4 @@ def _check_ole(fileobj: BinaryIO) -> str:
             if entry[0x42] == 2 and 2 <= name_length <= 64:  # a stream
                 streams.add(entry[:name_length - 2].decode("utf-16-le", "replace").lower())
         sector, seen = next_sector(sector), seen + 1
-    if any(name in streams for name in ("macros", "_vba_project", "vba")):
-        raise NotAllowed("Office documents with macros are not allowed")
-    for name, mime in OLE_STREAMS.items():
-        if name in streams:
-            return mime
-    raise NotAllowed("the compound file is not a Word, Excel or PowerPoint document")
+    return streams

@@ -226,3 +226,16 @@ async def test_export_neutralises_spreadsheet_formulas(api: Api, client: Any) ->
     sheet = load_workbook(io.BytesIO((await api.get("/board.xlsx", q="hyperlink")).content)).worksheets[0]
     cell = sheet.cell(row=2, column=2)
     assert cell.data_type == "s" and cell.value.startswith("'=")
+
+
+async def test_xlsx_export_of_text_with_control_characters(api: Api) -> None:
+    # text pasted from Word carries a vertical tab (\x0b); XML 1.0 (and so XLSX) cannot hold it
+    await api.announce_ready("P")
+    await api.ok("P", "announced", date(2019, 7, 1), decision_number="12/QĐ-\x01STP", signer="\x01=Giám đốc\x0bSở")
+    r = await api.get("/board.xlsx", "viewer")
+    assert r.status_code == 200, r.text
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    numbers = [v[7] for v in values[1:] if v[7]]
+    signers = [v[9] for v in values[1:] if v[9]]
+    assert numbers == ["12/QĐ-STP"] and signers == ["'=Giám đốc Sở"], (numbers, signers)

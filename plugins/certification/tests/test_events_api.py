@@ -6,6 +6,8 @@ import asyncio
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from core.tables import AuditEvent
 from core.tenancy import unscoped
 from plugins.certification.tests.conftest import Api, assert_problem
@@ -312,3 +314,23 @@ async def test_concurrent_events_on_one_record_are_serialised(api: Api) -> None:
     assert sorted(e["seq"] for e in timeline) == list(range(1, 7 + len(days)))
     record = (await api.get(f"/agencies/{api.t.agencies['D1']}/record")).json()
     assert record["event_count"] == 6 + len(days) and record["last_internal_audit_on"] == "2019-08-08"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"kind": "internal_audit", "occurred_on": "2019-06-03", "result": "Phù hợp\u0000"}, "result"),
+    ({"kind": "internal_audit", "occurred_on": "2019-06-03", "result": "Phù hợp", "note": "\u0000"}, "note"),
+    ({"kind": "internal_audit", "occurred_on": "2019-06-03", "result": "Phù hợp", "document_refs": ["a\u0000"]},
+     "document_refs[0]"),
+    ({"kind": "scope_changed", "occurred_on": "2019-06-03", "change": "extended", "added": ["\u0000x"]}, "added[0]"),
+])
+async def test_nul_characters_are_400_not_500(api: Api, client: Any, body: dict, field: str) -> None:
+    # PostgreSQL cannot store U+0000 in text or JSON: without a check this was a 500 there
+    await api.ok("P", "build_started", date(2019, 1, 10), scope=["Đăng ký khai sinh"])
+    await api.ok("P", "apply_started", date(2019, 3, 1))
+    r = await api.post(f"/agencies/{api.t.agencies['P']}/events", body)
+    assert_problem(r, 400)
+    assert field in r.json().get("field", "") + r.json()["detail"], r.json()
+    settings = await client.patch(api.path("/settings"), headers=api.t.headers(),
+                                  json={"conversion_deadline_reference": "QĐ\u0000"})
+    assert_problem(settings, 400)
+    assert_problem(await api.get("/board", q="s\u00f4\u0000"), 400)

@@ -163,3 +163,35 @@ async def test_reconcile_aborts_multipart_uploads_left_open(tenant, s3_server, s
     result = await evidence_reconcile({"evidence_store": store}, now=_later(hours=25))
     assert key in result["uploads_aborted"]
     assert pending_multipart_uploads(store, key) == []
+
+
+async def test_reconcile_keeps_an_object_whose_row_is_written_while_it_lists(client, tenant, store):
+    """Rows are read before the listing. An upload that ends meanwhile has an object the first read did not
+    know; on S3 a multipart object's date is when its upload *started*, so a slow upload's object looks old."""
+    ctx = {"evidence_store": store}
+    created = (await upload(client, tenant, data=pdf_bytes(seed=11))).json()
+    with unscoped():
+        row = await EvidenceVersion.select().where(EvidenceVersion.evidence_id == created["id"]).first()
+        await EvidenceVersion.delete().where(EvidenceVersion.id == row["id"])  # as if not yet recorded
+    loop = asyncio.get_running_loop()
+    original = store.list_objects
+
+    async def recorded() -> None:
+        with unscoped():
+            await EvidenceVersion.insert(EvidenceVersion(**row))
+
+    def listing():  # the upload records its row while the store is being listed
+        found = original()
+        asyncio.run_coroutine_threadsafe(recorded(), loop).result()
+        return found
+
+    store.list_objects = listing  # type: ignore[method-assign]
+    try:
+        result = await evidence_reconcile(ctx, now=_later(hours=2))
+    finally:
+        del store.list_objects
+    assert row["object_key"] not in result["orphans_removed"]
+    got = await client.get(tenant.url(f"/evidence/{created['id']}/content"), headers=tenant.headers(),
+                           follow_redirects=False)
+    assert got.status_code in (200, 302)
+    assert row["object_key"] in await stored_keys(store, tenant.id)

@@ -204,6 +204,10 @@ async def test_over_the_tenant_limit_is_413_and_leaves_nothing(client, tenant, s
     ("ho-so.zip", zip_bytes({"inner.zip": zip_bytes({"a.txt": b"a"})}), "application/zip"),
     ("macro.docx", zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<d/>",
                               "word/vbaProject.bin": b"\x00"}), "application/vnd.ms-word"),
+    ("cong-cu.zip", b"%PDF-1.7\n" + zip_bytes({"setup.exe": EXE_BYTES}), "application/pdf"),
+    ("bien-ban.docx", zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<d/>",
+                                 "setup.exe": EXE_BYTES}), "application/vnd.ms-word"),
+    ("hong.zip", b"PK\x03\x04" + b"\x00" * 100, "application/zip"),
 ])
 async def test_type_is_decided_by_the_bytes(client, tenant, store, filename, data, claimed):
     response = await upload(client, tenant, filename=filename, data=data, claimed=claimed)
@@ -422,3 +426,22 @@ async def test_the_owning_plugin_may_forbid_attaching(client, make_tenant, store
                                role="agency_officer")
     assert denied.status_code == 403
     assert len(await stored_keys(store, tenant.id)) == 3
+
+
+async def test_out_of_range_numbers_and_nul_characters_are_not_500(client, tenant, store):
+    # PostgreSQL refuses integers past its column types and U+0000 in text: these were 500s there
+    created = await upload(client, tenant)
+    assert created.status_code == 201, created.text
+    evidence_id = created.json()["id"]
+    for path in (f"/evidence/{evidence_id}/versions/99999999999", f"/evidence/{evidence_id}/versions/99999999999/content",
+                 f"/evidence/{evidence_id}/versions?offset=99999999999999999999",
+                 "/evidence?offset=99999999999999999999", "/evidence?q=a%00b"):
+        r = await client.get(tenant.url(path), headers=tenant.headers())
+        assert r.status_code in (400, 404), (path, r.status_code, r.text)
+    for fields in ({"title": "Biên bản\x00"}, {"title": "Biên bản", "target_type": "example_note\x00", "target_id": "x"}):
+        body = multipart_body(fields, ("a.txt", b"hello", "text/plain"))
+        r = await client.post(tenant.url("/evidence"), content=body.content,
+                              headers={**tenant.headers(), "Content-Type": body.content_type})
+        assert r.status_code == 400, r.text
+        assert r.json()["field"] in fields, r.json()
+    assert len(await stored_keys(store, tenant.id)) == 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import random
 import struct
+import zipfile
 
 import pytest
 
@@ -161,3 +163,96 @@ def test_content_disposition(name, ascii_part, utf8_part):
     assert value.startswith("attachment; ")
     assert ascii_part in value and utf8_part in value
     value.encode("latin-1")  # a header value must be plain bytes
+
+
+# --- crafted Office packages: the members of a DOCX / XLSX / ODT are checked too -------------------------------
+
+def _package(**members: bytes) -> dict[str, bytes]:
+    return {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>", **members}
+
+
+@pytest.mark.parametrize("members,reason", [
+    # a ZIP of anything passes for a Word document by adding two names: an executable, a nested archive
+    (_package(**{"payload.exe": EXE_BYTES}), "payload.exe"),
+    (_package(**{"word/media/tools.zip": zip_bytes({"run.exe": EXE_BYTES})}), "tools.zip"),
+    (_package(**{"word/a.gz": b"\x1f\x8b\x08\x00" + b"\x00" * 100}), "a.gz"),
+    # macros under another part name: declared by content type, or found by their VBA stream
+    ({"[Content_Types].xml": b'<Types><Override PartName="/xl/m.bin" '
+                             b'ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+      "xl/workbook.xml": b"<workbook/>"}, "macros"),
+    (_package(**{"word/m.bin": ole_bytes("_VBA_PROJECT", "dir")}), "macros"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>", "x.exe": EXE_BYTES}, "x.exe"),
+])
+def test_refused_office_package_members(members, reason):
+    data = zip_bytes(members)
+    with pytest.raises(NotAllowed, match=reason):
+        check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
+    # and the same package inside an archive
+    outer = zip_bytes({"bien-ban.docx": data})
+    with pytest.raises(NotAllowed, match=reason):
+        check_container(sniff_head(outer[:8192], "x"), io.BytesIO(outer))
+
+
+def test_office_packages_keep_their_usual_parts():
+    data = zip_bytes(_package(**{
+        "_rels/.rels": b"<Relationships/>", "docProps/thumbnail.jpeg": b"\xff\xd8\xff\xe0" + b"\x00" * 50,
+        "word/media/image1.png": PNG_BYTES, "word/media/image2.gif": b"GIF89a" + b"\x00" * 50,
+        "word/media/image3.emf": b"\x01\x00\x00\x00" + b"\x00" * 100, "word/printerSettings1.bin": b"\x00\x01" * 60,
+        "word/embeddings/Microsoft_Excel_Worksheet.xlsx": zip_bytes(
+            {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<w/>"}),
+        "word/embeddings/oleObject1.bin": ole_bytes("\x01Ole10Native"),
+    }))
+    assert check_container(sniff_head(data[:8192], "x"), io.BytesIO(data)) == \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("hex_data", [
+    # found by flipping bytes of a small ZIP: unreadable archives are refused (415), not a store failure (503)
+    "504b03041400000008005736755d86a6103607000000050000b105000000612e747874cb48cdc9c90700504b030414000000080057"
+    "36755df3a2063d0c0000000a00000005000000622e706466530d7071d335d43351a80000504b010214031400000008005736755d86"
+    "a610360700000005000000050000000000000000000000800100000000612e747874504b010214036900000008005736755df3a206"
+    "3d0c0000000a00000005000000000000000000000080012a000000622e706466504b0506000000000200020066000000590000000000",
+    "504b03041400000008005736755d86a61036070000000500000005000000612e747874cb48cdc9c90700504b030414000000080057"
+    "36755df3a2ad3d0c009b000a00000005000000622e70646653c770715f35153351a80000504b010214031400000008005736755d86"
+    "a610360700000005000000050000000000000000000000800100000000612e747874504b010214031400000008005736755df3a206"
+    "3d0c0000000a00000005000000000000000000000080012a000000622e706466504b0506000000000200020066000000590000000000",
+    "504b03041400000008005736755d86a61036070000000500000005000000612e747874cb48cdc9c90700504b030414000000080057"
+    "36755df3a2063d0c0000000a0000000500008b622e706466530d7071d335d43351a80000504b010214031400000008005736755d86"
+    "a610360700000005000000050000000000000000000000800100000000612e747874504b010214031400000008005736755df31b06"
+    "3d0c0000000a00000005000000003400000000000080012a000000002e706466504b0506000000000200020066000000590000000000",
+])
+def test_malformed_zip_is_not_allowed(hex_data):
+    data = bytes.fromhex(hex_data)
+    with pytest.raises(NotAllowed):
+        check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
+
+
+@pytest.mark.parametrize("prefix", [b"%PDF-1.7\n", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", PNG_BYTES])
+def test_an_archive_behind_an_allowed_signature_is_refused(prefix):
+    # ZIP readers find an archive by its directory at the end: a few bytes of a PDF / JPEG / PNG signature in
+    # front of a ZIP of anything made it pass for that type, and it still opens as an archive
+    data = prefix + zip_bytes({"run.exe": EXE_BYTES})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["run.exe"]
+    sniffed = sniff_head(data[:8192], "x", complete=True)
+    with pytest.raises(NotAllowed, match="ZIP"):
+        check_container(sniffed, io.BytesIO(data))
+    outer = zip_bytes({"anh.jpg": data})
+    with pytest.raises(NotAllowed, match="ZIP"):
+        check_container(sniff_head(outer[:8192], "x"), io.BytesIO(outer))
+
+
+def test_plain_files_pass_the_complete_check():
+    for data in (pdf_bytes(), PNG_BYTES):
+        sniffed = sniff_head(data[:8192], "x", complete=True)
+        assert check_container(sniffed, io.BytesIO(data)) == sniffed.content_type
+
+
+def test_embedded_documents_are_checked_within_a_budget(monkeypatch):
+    from plugins.evidence import sniff
+
+    monkeypatch.setattr(sniff, "MAX_NESTED_DOCUMENT_BYTES", 1000)
+    embedded = zip_bytes({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<w/>", "xl/printerSettings1.bin": random.Random(1).randbytes(3000)})
+    data = zip_bytes(_package(**{"word/embeddings/a.xlsx": embedded}))
+    with pytest.raises(NotAllowed, match="too large"):
+        check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
