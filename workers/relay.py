@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 
 from core.db import is_sqlite
 from core.notifications.services import DELIVER_JOB, deliver_job_id
@@ -39,10 +40,22 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+async def _enqueue(redis: ArqRedis, queue: str, name: str, job_id: str, kwargs: dict[str, Any]) -> None:
+    """Queue one job; an id already queued or running is skipped by arq. arq also refuses an id whose finished
+    run's result it still keeps (plugin jobs keep theirs an hour): that run came before this row was written,
+    so the result is dropped and the job queued again, instead of the row being silently lost."""
+    if await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs) is not None:
+        return
+    if await redis.exists(job_key_prefix + job_id):  # queued or running: that job will do
+        return
+    await redis.delete(result_key_prefix + job_id)
+    await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
+
+
 async def _enqueue_all(redis: ArqRedis, queue: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue (name, job id, kwargs) jobs, a few at a time; an id already queued or running is skipped by arq."""
+    """Queue (name, job id, kwargs) jobs, a few at a time; an id already queued or running is skipped."""
     for start in range(0, len(jobs), 50):
-        await asyncio.gather(*(redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
+        await asyncio.gather(*(_enqueue(redis, queue, name, job_id, kwargs)
                                for name, job_id, kwargs in jobs[start:start + 50]))
 
 

@@ -123,3 +123,26 @@ async def test_plugin_job_queued_through_the_outbox_runs_once_after_commit(make_
     assert info is not None and info.success and info.result == "n1"
     assert await Job(f"example_job:{t.id}:rolled-back", redis).result_info() is None
     await redis.delete(f"arq:result:{job_id}")
+
+
+async def test_a_plugin_job_queued_again_after_the_last_one_finished_runs_again(make_tenant, redis, wconfig):
+    """A finished job's kept result must not swallow the next outbox row with the same key (e.g. a second change
+    of the same plan an hour later must recompute again)."""
+    from core.db import transaction
+    from core.outbox import enqueue
+    from tests.workers.conftest import drain
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    async with transaction():
+        job_id = await enqueue(ctx, "example_job", key="again", note_id="first")
+    await drain(redis, wconfig)
+    info = await Job(job_id, redis).result_info()
+    assert info is not None and info.result == "first"
+
+    async with transaction():
+        assert await enqueue(ctx, "example_job", key="again", note_id="second") == job_id
+    await drain(redis, wconfig)
+    info = await Job(job_id, redis).result_info()
+    assert info is not None and info.result == "second"  # the second change's job ran too
+    await redis.delete(f"arq:result:{job_id}")
