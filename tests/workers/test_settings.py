@@ -146,3 +146,24 @@ async def test_a_plugin_job_queued_again_after_the_last_one_finished_runs_again(
     info = await Job(job_id, redis).result_info()
     assert info is not None and info.result == "second"  # the second change's job ran too
     await redis.delete(f"arq:result:{job_id}")
+
+
+async def test_the_outbox_refuses_keyword_arguments_the_queue_takes_for_its_own(make_tenant, redis, wconfig):
+    """`enqueue(ctx, job, key=..., **kwargs)` hands kwargs to arq's `enqueue_job`, whose own parameters are
+    `function` and `_job_id`, `_defer_by`, ...: such a row would make every relay batch that holds it fail (so
+    nothing behind it is ever relayed) or change how the job is queued. It is refused when written."""
+    from core.db import transaction
+    from core.notifications.tables import OutboxMessage
+    from core.outbox import enqueue
+    from core.tenancy import unscoped
+    from tests.workers.conftest import drain
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    for bad in ({"_job_id": "other"}, {"_queue_name": "elsewhere"}, {"_defer_by": 3600}, {"function": "f"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            async with transaction():
+                await enqueue(ctx, "example_job", key="poison", note_id="x", **bad)
+    with unscoped():
+        assert await OutboxMessage.count().where(OutboxMessage.tenant_id == t.id) == 0
+    await drain(redis, wconfig)
