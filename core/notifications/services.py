@@ -319,6 +319,7 @@ async def set_preference(ctx: TenantContext, user_id: uuid.UUID, kind: str, *, i
 
 
 async def delete_preference(ctx: TenantContext, user_id: uuid.UUID, kind: str) -> None:
+    check_kind(kind, allow_star=True)  # nothing else can have been stored; and keeps e.g. NUL bytes from the database
     scope = ctx.scope(NotificationPreference)
     async with transaction():
         current = await scope.select().where(NotificationPreference.key == f"{user_id}:{kind}").first()
