@@ -15,8 +15,10 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
+from arq.worker import Retry
 
 from core.contracts import TENANT_ROLES, Reminder
+from core.errors import ProblemError
 from core.notify import notify
 from core.plugins import get_plugin_system
 from core.tables import Tenant
@@ -35,6 +37,7 @@ class ScanResult:
     sent: int = 0
     repeated: int = 0
     failed: int = 0
+    transient: int = 0  # of the failed, those that may succeed on another try (not refused as invalid)
 
 
 def today(config: WorkerConfig) -> date:
@@ -84,9 +87,11 @@ async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
                         recipients=audience, agency_id=reminder.agency_id, link=reminder.link,
                         dedup_key=reminder_dedup_key(module, day, reminder),
                     )
-            except Exception:
+            except Exception as exc:
                 log.exception("reminder could not be notified; skipped", module=module, key=reminder.key)
                 result.failed += 1
+                if not isinstance(exc, ProblemError):  # e.g. the database; an invalid reminder stays invalid
+                    result.transient += 1
                 continue
             if notification_id is None:
                 result.repeated += 1
@@ -114,6 +119,20 @@ async def scan_reminders(ctx: dict[str, Any]) -> int:
 
 
 async def scan_tenant_reminders(ctx: dict[str, Any], tenant_code: str, day: str) -> dict[str, int]:
-    """Job `core:scan_tenant_reminders`: one tenant's scan for one day (ISO date)."""
-    result = await scan_tenant(tenant_code, date.fromisoformat(day))
+    """Job `core:scan_tenant_reminders`: one tenant's scan for one day (ISO date).
+
+    A scan that failed, or could not notify some reminder for a reason that may pass (the database), is run
+    again with backoff (up to the worker's max_tries): the dedup keys make what it already sent a no-op, and the
+    reminders it missed are not skipped for the day."""
+    config: WorkerConfig = ctx["config"]
+    defer = config.backoff(int(ctx.get("job_try") or 1))
+    try:
+        result = await scan_tenant(tenant_code, date.fromisoformat(day))
+    except Exception as exc:
+        log.exception("reminder scan failed; will retry", tenant=tenant_code, day=day, in_s=defer)
+        raise Retry(defer=defer) from exc
+    if result.transient:
+        log.warning("some reminders could not be notified; scanning again", tenant=tenant_code, day=day,
+                    failed=result.transient, in_s=defer)
+        raise Retry(defer=defer)
     return {"sent": result.sent, "repeated": result.repeated, "failed": result.failed}
