@@ -8,9 +8,10 @@
 
 The job (a function the plugin returns from `isogov_jobs`) is queued by the relay in `workers/` after the
 transaction commits, under the deterministic job id `<job_name>:<tenant_id>:<key>`: while one such job is queued
-or running, another with the same key is not added. Keyword arguments must be JSON values (names not starting with
-"_" and not "function", which the queue takes for itself). Jobs may still run
-more than once; make them idempotent. Notifications have their own call: `core.notify.notify`.
+(not started yet), another with the same key is not added; a row written while one runs is queued again once
+that run is over (the run may have read the state from before the row's transaction). Keyword arguments must be
+JSON values, their names neither "function" nor starting with "_" (the queue takes those for itself). Jobs may
+still run more than once; make them idempotent. Notifications have their own call: `core.notify.notify`.
 """
 
 from __future__ import annotations

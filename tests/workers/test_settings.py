@@ -167,3 +167,36 @@ async def test_the_outbox_refuses_keyword_arguments_the_queue_takes_for_its_own(
     with unscoped():
         assert await OutboxMessage.count().where(OutboxMessage.tenant_id == t.id) == 0
     await drain(redis, wconfig)
+
+
+async def test_a_plugin_job_asked_for_while_it_runs_runs_again_afterwards(make_tenant, redis, wconfig):
+    """A job running when the next change commits may have read the state before it: the new outbox row waits
+    until that run is over, then queues the job again (else the second change would never be processed)."""
+    from core.db import transaction
+    from core.notifications.tables import OutboxMessage
+    from core.outbox import enqueue
+    from core.tenancy import unscoped
+    from tests.workers.conftest import drain, run_worker
+    from workers.relay import relay_once
+
+    await drain(redis, wconfig)
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    async with transaction():
+        job_id = await enqueue(ctx, "example_job", key="busy", note_id="first")
+    assert await relay_once(redis, wconfig) == 1
+    lease = f"arq:in-progress:{job_id}"
+    await redis.set(lease, b"1", px=60_000)  # a worker holds the job: it runs now
+    async with transaction():
+        await enqueue(ctx, "example_job", key="busy", note_id="second")
+    await relay_once(redis, wconfig)
+    with unscoped():  # not taken by the running job
+        assert await OutboxMessage.count().where(
+            (OutboxMessage.tenant_id == t.id) & OutboxMessage.relayed_at.is_null()) == 1
+
+    await redis.delete(lease)  # the run is over
+    await run_worker(redis, wconfig)
+    assert (await Job(job_id, redis).result_info()).result == "first"
+    await drain(redis, wconfig)
+    assert (await Job(job_id, redis).result_info()).result == "second"
+    await redis.delete(f"arq:result:{job_id}")
