@@ -8,6 +8,7 @@ key in the database makes a second scan of the same day (a re-run, a second sche
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -122,12 +123,19 @@ async def scan_tenant_reminders(ctx: dict[str, Any], tenant_code: str, day: str)
     """Job `core:scan_tenant_reminders`: one tenant's scan for one day (ISO date).
 
     A scan that failed, or could not notify some reminder for a reason that may pass (the database), is run
-    again with backoff (up to the worker's max_tries): the dedup keys make what it already sent a no-op, and the
+    again with backoff; one that ran out of time goes on at once (up to the job's max_tries): the dedup keys make what it already sent a no-op, and the
     reminders it missed are not skipped for the day."""
     config: WorkerConfig = ctx["config"]
     defer = config.backoff(int(ctx.get("job_try") or 1))
+    # arq cancels a job at its timeout and does not run it again: stop a little before and go on in the next run
+    budget = max(config.job_timeout - 5.0, config.job_timeout * 0.8)
     try:
-        result = await scan_tenant(tenant_code, date.fromisoformat(day))
+        async with asyncio.timeout(budget):
+            result = await scan_tenant(tenant_code, date.fromisoformat(day))
+    except TimeoutError as exc:
+        log.warning("reminder scan took longer than its budget; going on in the next run", tenant=tenant_code,
+                    day=day, budget_s=budget)
+        raise Retry(defer=0) from exc
     except Exception as exc:
         log.exception("reminder scan failed; will retry", tenant=tenant_code, day=day, in_s=defer)
         raise Retry(defer=defer) from exc
