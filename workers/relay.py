@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 
 from core.db import is_sqlite
 from core.notifications.services import DELIVER_JOB, deliver_job_id
@@ -39,11 +40,31 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def _enqueue_all(redis: ArqRedis, queue: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue (name, job id, kwargs) jobs, a few at a time; an id already queued or running is skipped by arq."""
+async def _enqueue(redis: ArqRedis, queue: str, name: str, job_id: str, kwargs: dict[str, Any]) -> bool:
+    """Queue one job; False when the row must wait for a later pass.
+
+    An id already queued is skipped: that job has not started, so it will see this row's change. A plugin job
+    that is *running* may have read the state before this row's transaction committed: the row waits until that
+    run is over, then queues the job again. (Deliveries need no second run: they act on their row's status.)
+    arq also refuses an id whose finished run's result it still keeps (plugin jobs keep theirs an hour): that
+    run came before this row was written, so the result is dropped and the job queued again."""
+    if await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs) is not None:
+        return True
+    if await redis.exists(job_key_prefix + job_id):  # queued or running
+        running = await redis.exists(in_progress_key_prefix + job_id)
+        return not (running and not name.startswith("core:"))
+    await redis.delete(result_key_prefix + job_id)
+    await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
+    return True
+
+
+async def _enqueue_all(redis: ArqRedis, queue: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
+    """Queue (name, job id, kwargs) jobs, a few at a time; for each, whether it is handled (see `_enqueue`)."""
+    done: list[bool] = []
     for start in range(0, len(jobs), 50):
-        await asyncio.gather(*(redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
-                               for name, job_id, kwargs in jobs[start:start + 50]))
+        done += await asyncio.gather(*(_enqueue(redis, queue, name, job_id, kwargs)
+                                       for name, job_id, kwargs in jobs[start:start + 50]))
+    return done
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -61,15 +82,18 @@ async def _relay_batch(redis: ArqRedis, config: WorkerConfig, limit: int, lock: 
     rows = await query
     if not rows:
         return 0
-    await _enqueue_all(redis, config.queue, [(r["job_name"], r["job_id"], _payload(r["payload"])) for r in rows])
-    async with write_transaction():
-        await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(
-            OutboxMessage.id.is_in([r["id"] for r in rows]))
-    return len(rows)
+    done = await _enqueue_all(redis, config.queue,
+                              [(r["job_name"], r["job_id"], _payload(r["payload"])) for r in rows])
+    relayed = [r["id"] for r, ok in zip(rows, done) if ok]
+    if relayed:
+        async with write_transaction():
+            await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(OutboxMessage.id.is_in(relayed))
+    return len(relayed)
 
 
 async def relay_once(redis: ArqRedis, config: WorkerConfig, limit: int = BATCH) -> int:
-    """Queue up to `limit` committed outbox rows not yet relayed; returns how many."""
+    """Queue up to `limit` committed outbox rows not yet relayed; returns how many were (rows waiting for a
+    running job to finish are not counted)."""
     with unscoped():
         if is_sqlite():  # no row locks; never hold SQLite's write lock while talking to Redis
             return await _relay_batch(redis, config, limit, lock=False)

@@ -8,6 +8,7 @@ key in the database makes a second scan of the same day (a re-run, a second sche
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
+from arq.worker import Retry
 
 from core.contracts import TENANT_ROLES, Reminder
+from core.errors import ProblemError
 from core.notify import notify
 from core.plugins import get_plugin_system
 from core.tables import Tenant
@@ -35,6 +38,7 @@ class ScanResult:
     sent: int = 0
     repeated: int = 0
     failed: int = 0
+    transient: int = 0  # of the failed, those that may succeed on another try (not refused as invalid)
 
 
 def today(config: WorkerConfig) -> date:
@@ -84,9 +88,11 @@ async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
                         recipients=audience, agency_id=reminder.agency_id, link=reminder.link,
                         dedup_key=reminder_dedup_key(module, day, reminder),
                     )
-            except Exception:
+            except Exception as exc:
                 log.exception("reminder could not be notified; skipped", module=module, key=reminder.key)
                 result.failed += 1
+                if not isinstance(exc, ProblemError):  # e.g. the database; an invalid reminder stays invalid
+                    result.transient += 1
                 continue
             if notification_id is None:
                 result.repeated += 1
@@ -114,6 +120,27 @@ async def scan_reminders(ctx: dict[str, Any]) -> int:
 
 
 async def scan_tenant_reminders(ctx: dict[str, Any], tenant_code: str, day: str) -> dict[str, int]:
-    """Job `core:scan_tenant_reminders`: one tenant's scan for one day (ISO date)."""
-    result = await scan_tenant(tenant_code, date.fromisoformat(day))
+    """Job `core:scan_tenant_reminders`: one tenant's scan for one day (ISO date).
+
+    A scan that failed, or could not notify some reminder for a reason that may pass (the database), is run
+    again with backoff; one that ran out of time goes on at once (up to the job's max_tries): the dedup keys make what it already sent a no-op, and the
+    reminders it missed are not skipped for the day."""
+    config: WorkerConfig = ctx["config"]
+    defer = config.backoff(int(ctx.get("job_try") or 1))
+    # arq cancels a job at its timeout and does not run it again: stop a little before and go on in the next run
+    budget = max(config.job_timeout - 5.0, config.job_timeout * 0.8)
+    try:
+        async with asyncio.timeout(budget):
+            result = await scan_tenant(tenant_code, date.fromisoformat(day))
+    except TimeoutError as exc:
+        log.warning("reminder scan took longer than its budget; going on in the next run", tenant=tenant_code,
+                    day=day, budget_s=budget)
+        raise Retry(defer=0) from exc
+    except Exception as exc:
+        log.exception("reminder scan failed; will retry", tenant=tenant_code, day=day, in_s=defer)
+        raise Retry(defer=defer) from exc
+    if result.transient:
+        log.warning("some reminders could not be notified; scanning again", tenant=tenant_code, day=day,
+                    failed=result.transient, in_s=defer)
+        raise Retry(defer=defer)
     return {"sent": result.sent, "repeated": result.repeated, "failed": result.failed}

@@ -29,6 +29,7 @@ from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_remin
 
 log = structlog.get_logger("isogov.worker")
 
+SCAN_MAX_TRIES = 20  # a tenant's reminder scan goes on over several runs when it is long, and retries errors
 ALWAYS_RETRY = 1000  # jobs that count their own attempts in the database: arq must never give up on them first
 
 
@@ -36,7 +37,7 @@ def core_jobs(config: WorkerConfig) -> list[Function]:
     return [
         func(deliver, name="core:deliver", max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(send_digest, name=SEND_DIGEST_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
-        func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600),
+        func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600, max_tries=SCAN_MAX_TRIES),
     ]
 
 

@@ -11,6 +11,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
+from urllib.parse import unquote
 
 import msgspec
 import structlog
@@ -66,7 +67,8 @@ def tenant_link(ctx: TenantContext, link: str | None) -> str | None:
         return None
     prefix = f"/api/v1/tenants/{ctx.tenant.code}/"
     if not isinstance(link, str) or len(link) > 400 or "\\" in link or any(ch.isspace() for ch in link) \
-            or "://" in link or link.startswith("//") or ".." in link.split("/"):
+            or "://" in link or link.startswith("//") or ".." in link.split("/") \
+            or ".." in unquote(link).split("/"):  # URL parsers read %2e%2e as ".." too
         raise BadRequest(f"invalid notification link {link!r}", field="link")
     if link.startswith("/"):
         if not (link + "/").startswith(prefix) and link != prefix.rstrip("/"):
@@ -319,6 +321,7 @@ async def set_preference(ctx: TenantContext, user_id: uuid.UUID, kind: str, *, i
 
 
 async def delete_preference(ctx: TenantContext, user_id: uuid.UUID, kind: str) -> None:
+    check_kind(kind, allow_star=True)  # nothing else can have been stored; and keeps e.g. NUL bytes from the database
     scope = ctx.scope(NotificationPreference)
     async with transaction():
         current = await scope.select().where(NotificationPreference.key == f"{user_id}:{kind}").first()

@@ -201,3 +201,34 @@ async def test_inbox_writer_groups_concurrent_deliveries_and_isolates_a_bad_one(
     assert sorted(calls[1:]) == [1] * 6
     with unscoped():
         assert await InboxItem.count().where(InboxItem.notification_id.is_in(ids)) == 5
+
+
+async def test_a_mail_server_that_hangs_counts_attempts_and_ends_failed(make_tenant, redis, wconfig):
+    """aiosmtplib's timeout is per command: a server that answers slowly can hold a job past arq's timeout, which
+    cancels it without counting an attempt; the delivery stayed pending and was queued again forever."""
+    import asyncio
+
+    from tests.workers.conftest import drain
+
+    held: list = []
+
+    async def silent(reader, writer):  # accepts, never greets
+        held.append(writer)
+        await reader.read()  # until the client gives up
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        t = await make_tenant(modules=["example"])
+        nid = await notify(await t.ctx(), kind="example.visit", title="x", recipients=["viewer"])
+        hanging = wconfig.with_(smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, job_timeout=2,
+                                max_attempts=2, backoff_seconds=0.05)
+        await drain(redis, hanging)
+        email = (await _deliveries(nid))["email"]
+        assert email["status"] == "failed" and email["attempts"] == 2, email
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -134,3 +134,17 @@ async def test_preferences_api(client, make_tenant, redis, wconfig):
         assert r.json()["field"] == field
     r = await client.put(f"{url}/Not A Kind", json={"in_app": True}, headers=h)
     assert r.status_code == 400 and r.json()["field"] == "kind"
+
+
+async def test_out_of_range_input_is_a_400_not_a_500(client, make_tenant):
+    """Offsets beyond a 64-bit integer and kinds with a NUL byte reached the database (500 on PostgreSQL)."""
+    t = await make_tenant(modules=["example"])
+    h = t.headers("inspector")
+    for url, headers in ((INBOX, h), (t.url("/notifications/failed"), t.headers("tenant_admin"))):
+        for offset in (2**63, 10**20):
+            r = await client.get(url, params={"offset": offset}, headers=headers)
+            assert r.status_code == 400, r.text
+            assert r.json()["field"] == "offset"
+    r = await client.delete(f"{INBOX}/preferences/a%00b", headers=h)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "kind"

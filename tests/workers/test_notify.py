@@ -173,3 +173,25 @@ async def test_a_role_of_many_users_is_written_in_chunks(make_tenant):
             OutboxMessage.tenant_id == t.id)
         await NotificationDelivery.update({NotificationDelivery.status: "skipped"}).where(
             NotificationDelivery.notification_id == nid)
+
+
+async def test_links_with_encoded_dot_segments_cannot_leave_the_tenant(make_tenant):
+    """URL parsers (WHATWG: browsers, mail clients) treat %2e%2e as "..": such a link would lead into another
+    tenant's paths once resolved."""
+    from urllib.parse import urljoin
+
+    t = await make_tenant(modules=["example"])
+    other = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    for bad in ("%2e%2e/%2e%2e/" + other.code + "/example/notes", "%2E%2E/" + other.code,
+                "example/.%2e/.%2E/" + other.code, f"/api/v1/tenants/{t.code}/%2e%2e/{other.code}/example",
+                "..%2f..%2f" + other.code):
+        with pytest.raises(BadRequest):
+            await notify(ctx, kind="example.x", title="x", recipients=["tenant_admin"], link=bad)
+    assert (await _counts(t.id))["notifications"] == 0
+    # a percent sign elsewhere is fine
+    nid = await notify(ctx, kind="example.x", title="x", recipients=["tenant_admin"], link="example/notes?q=50%25")
+    with unscoped():
+        note = await Notification.select(Notification.link).where(Notification.id == nid).first()
+    assert urljoin("https://iso.example.gov.vn/", note["link"]).startswith(
+        f"https://iso.example.gov.vn/api/v1/tenants/{t.code}/")

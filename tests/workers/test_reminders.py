@@ -92,3 +92,67 @@ async def test_the_cron_job_queues_one_scan_per_tenant_for_the_workers(make_tena
     rows = await _reminders(t)
     assert len(rows) == 1 and rows[0]["dedup_key"].startswith(f"reminder:example:{today(wconfig).isoformat()}:")
     assert await _inbox(t, "tenant_admin") == 1
+
+
+async def test_a_scan_that_failed_for_a_while_is_tried_again_the_same_day(make_tenant, redis, wconfig, monkeypatch):
+    """A transient error (the database, a deadlock) while notifying a reminder must not skip it for the day: the
+    tenant's scan job is run again, and what it already sent is not sent twice."""
+    from workers import reminders
+
+    t = await make_tenant(modules=["example"])
+    await _note(t)
+    real = reminders.notify
+    calls: list[str] = []
+
+    async def flaky(ctx, **kwargs):
+        calls.append(kwargs["dedup_key"])
+        if len(calls) == 1:
+            raise ConnectionError("the database went away for a moment")
+        return await real(ctx, **kwargs)
+
+    monkeypatch.setattr(reminders, "notify", flaky)
+    day = DAY + timedelta(days=40)
+    await redis.enqueue_job(reminders.SCAN_TENANT_JOB, t.code, day.isoformat(),
+                            _job_id=f"reminders:{t.id}:{day.isoformat()}:test", _queue_name=wconfig.queue)
+    await run_worker(redis, wconfig)
+    await drain(redis, wconfig)
+    rows = [r for r in await _reminders(t) if day.isoformat() in r["dedup_key"]]
+    assert len(rows) == 1 and len(calls) >= 2
+    assert await _inbox(t, "tenant_admin") == 1
+    await redis.delete(f"arq:result:reminders:{t.id}:{day.isoformat()}:test")
+
+
+async def test_a_scan_longer_than_the_job_timeout_resumes_instead_of_skipping_the_rest(
+        make_tenant, redis, wconfig, monkeypatch):
+    """arq cancels a job at its timeout and does not run it again: the reminders after that point were skipped
+    for the day. The scan stops a little before, and its next run goes on where it stopped."""
+    from core.contracts import Reminder
+    from workers import reminders
+
+    t = await make_tenant(modules=["example"])
+    day = DAY + timedelta(days=50)
+    many = [Reminder(module="example", kind="slow", key=f"slow:{i}", title=f"Việc {i}", due_on=day, status="due")
+            for i in range(6)]
+
+    class Plugins:
+        async def collect(self, hook_name, **kwargs):
+            return [("example", many)]
+
+    real = reminders.notify
+
+    async def slow(ctx, **kwargs):  # a reminder to notify takes time; one already sent today does not
+        notification_id = await real(ctx, **kwargs)
+        if notification_id is not None:
+            await asyncio.sleep(0.3)
+        return notification_id
+
+    monkeypatch.setattr(reminders, "get_plugin_system", lambda: Plugins())
+    monkeypatch.setattr(reminders, "notify", slow)
+    config = wconfig.with_(job_timeout=1)
+    job_id = f"reminders:{t.id}:{day.isoformat()}:slow"
+    await redis.enqueue_job(reminders.SCAN_TENANT_JOB, t.code, day.isoformat(), _job_id=job_id,
+                            _queue_name=config.queue)
+    await run_worker(redis, config)
+    rows = [r for r in await _reminders(t) if day.isoformat() in r["dedup_key"]]
+    assert sorted(r["title"] for r in rows) == [f"Việc {i}" for i in range(6)]
+    await redis.delete(f"arq:result:{job_id}")

@@ -123,3 +123,80 @@ async def test_plugin_job_queued_through_the_outbox_runs_once_after_commit(make_
     assert info is not None and info.success and info.result == "n1"
     assert await Job(f"example_job:{t.id}:rolled-back", redis).result_info() is None
     await redis.delete(f"arq:result:{job_id}")
+
+
+async def test_a_plugin_job_queued_again_after_the_last_one_finished_runs_again(make_tenant, redis, wconfig):
+    """A finished job's kept result must not swallow the next outbox row with the same key (e.g. a second change
+    of the same plan an hour later must recompute again)."""
+    from core.db import transaction
+    from core.outbox import enqueue
+    from tests.workers.conftest import drain
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    async with transaction():
+        job_id = await enqueue(ctx, "example_job", key="again", note_id="first")
+    await drain(redis, wconfig)
+    info = await Job(job_id, redis).result_info()
+    assert info is not None and info.result == "first"
+
+    async with transaction():
+        assert await enqueue(ctx, "example_job", key="again", note_id="second") == job_id
+    await drain(redis, wconfig)
+    info = await Job(job_id, redis).result_info()
+    assert info is not None and info.result == "second"  # the second change's job ran too
+    await redis.delete(f"arq:result:{job_id}")
+
+
+async def test_the_outbox_refuses_keyword_arguments_the_queue_takes_for_its_own(make_tenant, redis, wconfig):
+    """`enqueue(ctx, job, key=..., **kwargs)` hands kwargs to arq's `enqueue_job`, whose own parameters are
+    `function` and `_job_id`, `_defer_by`, ...: such a row would make every relay batch that holds it fail (so
+    nothing behind it is ever relayed) or change how the job is queued. It is refused when written."""
+    from core.db import transaction
+    from core.notifications.tables import OutboxMessage
+    from core.outbox import enqueue
+    from core.tenancy import unscoped
+    from tests.workers.conftest import drain
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    for bad in ({"_job_id": "other"}, {"_queue_name": "elsewhere"}, {"_defer_by": 3600}, {"function": "f"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            async with transaction():
+                await enqueue(ctx, "example_job", key="poison", note_id="x", **bad)
+    with unscoped():
+        assert await OutboxMessage.count().where(OutboxMessage.tenant_id == t.id) == 0
+    await drain(redis, wconfig)
+
+
+async def test_a_plugin_job_asked_for_while_it_runs_runs_again_afterwards(make_tenant, redis, wconfig):
+    """A job running when the next change commits may have read the state before it: the new outbox row waits
+    until that run is over, then queues the job again (else the second change would never be processed)."""
+    from core.db import transaction
+    from core.notifications.tables import OutboxMessage
+    from core.outbox import enqueue
+    from core.tenancy import unscoped
+    from tests.workers.conftest import drain, run_worker
+    from workers.relay import relay_once
+
+    await drain(redis, wconfig)
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    async with transaction():
+        job_id = await enqueue(ctx, "example_job", key="busy", note_id="first")
+    assert await relay_once(redis, wconfig) == 1
+    lease = f"arq:in-progress:{job_id}"
+    await redis.set(lease, b"1", px=60_000)  # a worker holds the job: it runs now
+    async with transaction():
+        await enqueue(ctx, "example_job", key="busy", note_id="second")
+    await relay_once(redis, wconfig)
+    with unscoped():  # not taken by the running job
+        assert await OutboxMessage.count().where(
+            (OutboxMessage.tenant_id == t.id) & OutboxMessage.relayed_at.is_null()) == 1
+
+    await redis.delete(lease)  # the run is over
+    await run_worker(redis, wconfig)
+    assert (await Job(job_id, redis).result_info()).result == "first"
+    await drain(redis, wconfig)
+    assert (await Job(job_id, redis).result_info()).result == "second"
+    await redis.delete(f"arq:result:{job_id}")

@@ -6,6 +6,7 @@ marks the delivery sent: email is at-least-once, the inbox exactly-once.
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
@@ -41,13 +42,21 @@ async def send_message(message: EmailMessage, config: WorkerConfig) -> None:
         log.info("email (no SMTP server configured: written to the log only)", to=message["To"],
                  subject=message["Subject"], body=message.get_content())
         return
+    # aiosmtplib's timeout is per command; the whole exchange must end before arq's job timeout, which would
+    # cancel the job without counting the attempt (the delivery would stay pending, never marked failed)
+    budget = max(config.job_timeout - 5.0, config.job_timeout * 0.8)
     try:
-        await aiosmtplib.send(
-            message, hostname=config.smtp_host, port=config.smtp_port, username=config.smtp_user,
-            password=config.smtp_password, use_tls=config.smtp_port == 465,
-            start_tls=None if config.smtp_port == 465 else config.smtp_starttls,
-            timeout=max(5, min(config.job_timeout - 1, 60)),
-        )
+        async with asyncio.timeout(budget):
+            await aiosmtplib.send(
+                message, hostname=config.smtp_host, port=config.smtp_port, username=config.smtp_user,
+                password=config.smtp_password, use_tls=config.smtp_port == 465,
+                start_tls=None if config.smtp_port == 465 else config.smtp_starttls,
+                timeout=max(1.0, min(config.job_timeout - 1, 60, budget)),
+            )
+    except TimeoutError as exc:
+        if isinstance(exc, aiosmtplib.SMTPException):  # one command timed out: its own message says which
+            raise
+        raise TimeoutError(f"the mail server did not finish within {budget:g} s") from exc
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [getattr(r, "code", 0) for r in exc.recipients]
         if codes and all(500 <= c < 600 for c in codes):
