@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -192,3 +193,41 @@ async def test_import_rejects_unreadable_files(client: Any, make_tenant: Any) ->
     r = await client.post(t.url("/agencies/import"), headers=t.headers("agency_officer"),
                           files=csv_file("code,name,level\nA,B,unit\n"))
     assert r.status_code == 403
+
+
+async def test_import_answers_bad_files_and_cells_with_4xx(client: Any, make_tenant: Any) -> None:
+    """Files that parse only part way, cells beyond the CSV field limit, codes the API would refuse, names with a NUL
+    or that fold longer than their column: reported (row errors or a 400 naming the file), never a 500."""
+    t = await make_tenant()
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["code", "name", "level"])
+    ws.append(["A", "B", "unit"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    zin, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for item in zin.infolist():
+            content = zin.read(item.filename)
+            z.writestr(item, content[: len(content) // 2] if item.filename.endswith("sheet1.xml") else content)
+    truncated = {"file": ("a.xlsx", out.getvalue(), "application/octet-stream")}
+    r = await client.post(t.url("/agencies/import?dry_run=true"), headers=t.headers(), files=truncated)
+    assert r.status_code == 400 and r.json()["field"] == "file", r.text
+    huge = csv_file('code,name,level\nA,"' + "x" * 200_000 + '",unit\n')
+    r = await client.post(t.url("/agencies/import?dry_run=true"), headers=t.headers(), files=huge)
+    assert r.status_code in (200, 400), r.text
+    assert r.status_code == 400 or r.json()["valid"] is False
+    before = await audit_count(t.id)
+    bad_rows = ("code,name,level\n"
+                + "İ" * 50 + ",Mã chữ Thổ,unit\n"       # lower() makes it longer than code_key holds (line 2)
+                "A B,Mã có dấu cách,unit\n"               # the API refuses this code (line 3)
+                "N1,a\x00b,unit\n")                       # NUL (line 4)
+    r = await client.post(t.url("/agencies/import?dry_run=true"), headers=t.headers(), files=csv_file(bad_rows))
+    assert r.status_code == 200, r.text
+    assert {(e["line"], e["field"]) for e in r.json()["errors"]} == {(2, "code"), (3, "code"), (4, "name")}
+    r = await client.post(t.url("/agencies/import?dry_run=false"), headers=t.headers(), files=csv_file(bad_rows))
+    assert r.status_code == 422, r.text
+    assert await audit_count(t.id) == before
+    r = await client.post(t.url("/agencies/import?dry_run=false"), headers=t.headers(),
+                          files=csv_file("code,name,level\nCJK," + "中" * 255 + ",unit\n"))
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from core.agencies.schemas import LEVELS, ImportError_, ImportReport
+from core.agencies.schemas import CODE_PATTERN, LEVELS, ImportError_, ImportReport
 from core.agencies.services import code_key
 from core.db import transaction
 from core.errors import BadRequest, Unprocessable
@@ -22,11 +23,14 @@ from core.tables import Agency
 from core.tenancy import TenantContext
 from core.text import fold
 
+NAME_FOLDED_MAX = Agency.name_folded.length
+
 COLUMNS = ("code", "name", "level", "parent_code", "required", "valid_from", "valid_to")
 REQUIRED_COLUMNS = ("code", "name", "level")
 TRUE = {"1", "true", "yes", "y", "x", "co", "có"}
 FALSE = {"0", "false", "no", "n", "khong", "không", ""}
 MAX_ROWS = 20000
+CODE_RE = re.compile(CODE_PATTERN)
 
 
 @dataclass
@@ -46,18 +50,26 @@ def _read_csv(content: bytes) -> list[tuple[int, list[Any]]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return [(i, row) for i, row in enumerate(reader, start=1)]
+    except csv.Error as exc:  # e.g. a cell beyond the field size limit
+        raise BadRequest(f"the CSV file cannot be read near line {reader.line_num}: {exc}", field="file") from exc
 
 
 def _read_xlsx(content: bytes) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    # read_only parses the sheet lazily: a damaged sheet fails while its rows are read, not when it is opened.
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            sheet = wb.worksheets[0]
+            return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            wb.close()
     except Exception as exc:
         raise BadRequest("the file is not a readable XLSX workbook", field="file") from exc
-    sheet = wb.worksheets[0]
-    return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
 
 
 def read_table(filename: str, content_type: str | None, content: bytes) -> list[Row]:
@@ -119,6 +131,8 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         code = _text(v.get("code"))
         if not code or len(code) > 50:
             err("code", "code is required (at most 50 characters)")
+        elif not CODE_RE.match(code):  # the rule of the API's AgencyCreate.code
+            err("code", f"code {code!r} may use only latin letters, digits, '.', '_' and '-'")
         elif code.lower() in existing:
             err("code", f"an agency with code {code!r} already exists in this province")
         elif code.lower() in seen:
@@ -128,6 +142,8 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         name = _text(v.get("name"))
         if not name or len(name) > 255:
             err("name", "name is required (at most 255 characters)")
+        elif "\x00" in name:
+            err("name", "name contains a NUL character")
         level = fold(_text(v.get("level")))
         if level not in LEVELS:
             err("level", f"level must be one of {', '.join(LEVELS)}")
@@ -196,7 +212,7 @@ async def run_import(ctx: TenantContext, filename: str, content_type: str | None
             new_id = uuid.uuid4()
             await ctx.scope(Agency).insert({
                 "id": new_id, "code": p["code"], "code_key": code_key(ctx.tenant.id, p["code"]), "name": p["name"],
-                "name_folded": fold(p["name"]), "level": p["level"], "required": p["required"],
+                "name_folded": fold(p["name"], NAME_FOLDED_MAX), "level": p["level"], "required": p["required"],
                 "parent_id": ids[p["parent_code"].lower()] if p["parent_code"] else None,
                 "valid_from": p["valid_from"], "valid_to": p["valid_to"],
             }, action="import")

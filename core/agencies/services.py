@@ -15,6 +15,8 @@ from core.tables import Agency
 from core.tenancy import TenantContext
 from core.text import fold, like_pattern
 
+NAME_FOLDED_MAX = Agency.name_folded.length
+
 
 def code_key(tenant_id: uuid.UUID, code: str) -> str:
     return f"{tenant_id}:{code.lower()}"
@@ -51,7 +53,7 @@ async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
     await _check_code_free(ctx, data.code)
     return await ctx.scope(Agency).insert({
         "code": data.code, "code_key": code_key(ctx.tenant.id, data.code), "name": data.name,
-        "name_folded": fold(data.name), "level": data.level, "parent_id": data.parent_id,
+        "name_folded": fold(data.name, NAME_FOLDED_MAX), "level": data.level, "parent_id": data.parent_id,
         "required": data.required, "valid_from": valid_from, "valid_to": data.valid_to,
     })
 
@@ -72,7 +74,7 @@ async def update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -
         await _check_code_free(ctx, changes["code"], exclude=current["id"])
         changes["code_key"] = code_key(ctx.tenant.id, changes["code"])
     if "name" in changes:
-        changes["name_folded"] = fold(changes["name"])
+        changes["name_folded"] = fold(changes["name"], NAME_FOLDED_MAX)
     _check_dates(changes.get("valid_from", current["valid_from"]), changes.get("valid_to", current["valid_to"]))
     if not changes:
         return current

@@ -14,6 +14,8 @@ from core.tenancy import TenantContext, unscoped
 from core.text import fold, like_pattern
 from core.users.schemas import UserCreate, UserUpdate
 
+FULL_NAME_FOLDED_MAX = User.full_name_folded.length
+
 
 async def _email_taken(email: str) -> bool:
     with unscoped():  # emails are unique across the platform: they are the sign-in name
@@ -33,7 +35,7 @@ async def create(ctx: TenantContext, data: UserCreate) -> dict[str, Any]:
     if await _email_taken(email):
         raise Conflict(f"a user with email {email!r} already exists", field="email")
     return await ctx.scope(User).insert({
-        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name), "role": data.role,
+        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name, FULL_NAME_FOLDED_MAX), "role": data.role,
         "agency_id": data.agency_id, "password_hash": hash_password(data.password), "active": True,
     })
 
@@ -50,7 +52,7 @@ async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> di
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
     if "full_name" in changes:
-        changes["full_name_folded"] = fold(changes["full_name"])
+        changes["full_name_folded"] = fold(changes["full_name"], FULL_NAME_FOLDED_MAX)
     if not changes:
         return current
     return await ctx.scope(User).update(current["id"], changes)
@@ -85,7 +87,7 @@ async def create_platform_user(email: str, full_name: str, role: str, password: 
     async with transaction():
         with unscoped():
             await User.insert(User(id=user_id, tenant_id=None, email=email, full_name=full_name,
-                                   full_name_folded=fold(full_name), role=role, password_hash=hash_password(password)))
+                                   full_name_folded=fold(full_name, FULL_NAME_FOLDED_MAX), role=role, password_hash=hash_password(password)))
             row = await User.select().where(User.id == user_id).first()
         await record(None, action="create", entity="app_user", entity_id=user_id,
                      after={**row, "password_hash": "***"})
