@@ -22,6 +22,14 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     agency_id: uuid.UUID | None = None
 
 
+class PlatformUserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A platform_admin or national_reviewer (CLI): the rules of UserCreate, without a tenant."""
+
+    email: Email
+    full_name: FullName
+    password: Password
+
+
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     full_name: FullName | msgspec.UnsetType = msgspec.UNSET
     role: TenantRole | msgspec.UnsetType = msgspec.UNSET

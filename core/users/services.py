@@ -12,7 +12,7 @@ from core.errors import BadRequest, Conflict
 from core.tables import User
 from core.tenancy import TenantContext, unscoped
 from core.text import fold, like_pattern
-from core.users.schemas import UserCreate, UserUpdate
+from core.users.schemas import PlatformUserCreate, UserCreate, UserUpdate
 
 FULL_NAME_FOLDED_MAX = User.full_name_folded.length
 
@@ -73,14 +73,25 @@ async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID |
     return await ctx.scope(User).page(*conds, order_by=(User.email,), limit=limit, offset=offset)
 
 
+def _field_of_error(message: str) -> str | None:
+    """msgspec names the field at fault as "... - at `$.email`"."""
+    marker = "at `$."
+    return message.split(marker, 1)[1].split("`", 1)[0] if marker in message else None
+
+
 async def create_platform_user(email: str, full_name: str, role: str, password: str) -> dict[str, Any]:
     """A platform admin or national reviewer (no tenant). Used by the CLI."""
     from core.audit import record
     from core.db import transaction
 
-    email = email.strip().lower()
     if role not in ("platform_admin", "national_reviewer"):
         raise BadRequest("platform users are platform_admin or national_reviewer", field="role")
+    try:
+        data = msgspec.convert({"email": email.strip(), "full_name": full_name, "password": password},
+                               PlatformUserCreate)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid user: {exc}", field=_field_of_error(str(exc))) from exc
+    email, full_name, password = data.email.lower(), data.full_name, data.password
     if await _email_taken(email):
         raise Conflict(f"a user with email {email!r} already exists", field="email")
     user_id = uuid.uuid4()
