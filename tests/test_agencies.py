@@ -231,3 +231,14 @@ async def test_import_answers_bad_files_and_cells_with_4xx(client: Any, make_ten
     r = await client.post(t.url("/agencies/import?dry_run=false"), headers=t.headers(),
                           files=csv_file("code,name,level\nCJK," + "中" * 255 + ",unit\n"))
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
+
+
+async def test_import_without_a_file_part_is_a_400_naming_file(client: Any, make_tenant: Any) -> None:
+    """A multipart body whose `file` is a plain text field (no file part) or has no `file` at all: a 400 problem
+    naming `file`, not a 500 from deep in the framework."""
+    t = await make_tenant()
+    for kwargs in ({"files": {"file": (None, b"code,name,level\nA,B,unit\n")}},
+                   {"files": {"other": ("a.csv", b"code,name,level\nA,B,unit\n", "text/csv")}}):
+        r = await client.post(t.url("/agencies/import?dry_run=true"), headers=t.headers(), **kwargs)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert "file" in r.text, r.text
