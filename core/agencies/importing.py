@@ -164,6 +164,7 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
                  valid_to=valid_to, parent_code=_text(v.get("parent_code")))
     # Parents: an existing agency, or another row of the file (without cycles).
     by_code = {r.parsed["code"].lower(): r for r in rows if r.parsed.get("code")}
+    reaches_root = _chains(by_code, existing)[0]
     for row in rows:
         parent = row.parsed["parent_code"].lower()
         if not parent:
@@ -171,25 +172,40 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         if parent not in existing and parent not in by_code:
             errors.append(ImportError_(line=row.line, field="parent_code",
                                        message=f"no agency with code {row.parsed['parent_code']!r}"))
-            continue
-        chain, node = {row.parsed["code"].lower()}, parent
-        while node in by_code and node not in existing:
-            if node in chain:
-                errors.append(ImportError_(line=row.line, field="parent_code", message="parent codes form a cycle"))
-                break
-            chain.add(node)
-            node = by_code[node].parsed["parent_code"].lower()
-            if not node:
-                break
+        elif parent not in existing and not reaches_root[parent]:
+            errors.append(ImportError_(line=row.line, field="parent_code", message="parent codes form a cycle"))
     return sorted(errors, key=lambda e: e.line)
 
 
-def _depth(row: Row, by_code: dict[str, Row]) -> int:
-    depth, node = 0, row.parsed["parent_code"].lower()
-    while node and node in by_code and depth <= len(by_code):
-        depth += 1
-        node = by_code[node].parsed["parent_code"].lower()
-    return depth
+def _chains(by_code: dict[str, Row], existing: Any) -> tuple[dict[str, bool], dict[str, int]]:
+    """For every code of the file: whether its chain of parents ends (at no parent, an existing agency or an
+    unknown code) rather than looping, and how many rows of the file are above it. Each row is walked once."""
+    reaches_root: dict[str, bool] = {}
+    depth: dict[str, int] = {}
+    for start in by_code:
+        path: list[str] = []
+        on_path: set[str] = set()
+        node = start
+        while node in by_code and node not in existing and node not in reaches_root and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = by_code[node].parsed["parent_code"].lower()
+        if node in on_path:  # the walk came back to itself: everything on the path loops
+            for code in path:
+                reaches_root[code], depth[code] = False, 0
+            continue
+        ok, level = (reaches_root[node], depth[node] + 1) if node in reaches_root else (True, 0)
+        for code in reversed(path):
+            reaches_root[code], depth[code] = ok, level
+            level += 1
+    return reaches_root, depth
+
+
+def insert_order(rows: list[Row]) -> list[Row]:
+    """The rows of a valid file, parents before their children."""
+    by_code = {r.parsed["code"].lower(): r for r in rows}
+    depth = _chains(by_code, {})[1]
+    return sorted(rows, key=lambda r: depth.get(r.parsed["code"].lower(), 0))
 
 
 async def run_import(ctx: TenantContext, filename: str, content_type: str | None, content: bytes,
@@ -204,10 +220,9 @@ async def run_import(ctx: TenantContext, filename: str, content_type: str | None
     if errors:
         raise Unprocessable(f"the file has {len(errors)} error(s); nothing was imported",
                             errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors])
-    by_code = {r.parsed["code"].lower(): r for r in rows}
     ids = {code: r["id"] for code, r in existing.items()}
     async with transaction():
-        for row in sorted(rows, key=lambda r: _depth(r, by_code)):
+        for row in insert_order(rows):
             p = row.parsed
             new_id = uuid.uuid4()
             await ctx.scope(Agency).insert({
