@@ -268,3 +268,19 @@ def test_import_validation_of_a_deep_tree_is_linear() -> None:
     errors = _validate(looped, {"p": {"id": 1, "code": "P"}})
     assert {(e.line, e.field) for e in errors} == {(2, "parent_code"), (3, "parent_code"), (4, "parent_code"),
                                                    (5, "parent_code")}
+
+
+async def test_pages_of_agencies_with_the_same_name_neither_repeat_nor_skip(client: Any, make_tenant: Any) -> None:
+    """Every district had its "Phòng Tư pháp": many agencies share level and name. Paging through them must
+    give each one exactly once (the order needs a tie-breaker, or PostgreSQL may order ties differently per page)."""
+    t = await make_tenant()
+    created = set()
+    for i in range(40):
+        r = await create(client, t, code=f"PTP{i}", name="Phòng Tư pháp", level="office")
+        assert r.status_code == 201
+        created.add(r.json()["id"])
+    seen: list[str] = []
+    for offset in range(0, 40, 7):
+        page = (await client.get(t.url(f"/agencies?level=office&limit=7&offset={offset}"), headers=t.headers())).json()
+        seen += [a["id"] for a in page["items"]]
+    assert len(seen) == len(set(seen)) == 40 and set(seen) == created
