@@ -155,6 +155,14 @@ def handle_integrity(request: Request, exc: Exception) -> Response[dict[str, Any
                                  "twice); nothing was written", request=request)
 
 
+def handle_data_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """PostgreSQL refused a value (a NUL character, a text longer than its column, ...) that input validation let
+    through: the statement failed, its transaction rolled back, nothing was written."""
+    log.warning("data error", path=request.url.path, error=str(exc)[:200])
+    return problem_response(400, "a value cannot be stored (it contains a NUL character or is too long); nothing "
+                                 "was written", request=request)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(500, "An unexpected error occurred; it has been logged.", request=request)
@@ -167,5 +175,6 @@ EXCEPTION_HANDLERS = {
     msgspec.DecodeError: handle_undecodable,
     sqlite3.IntegrityError: handle_integrity,
     asyncpg.exceptions.IntegrityConstraintViolationError: handle_integrity,
+    asyncpg.exceptions.DataError: handle_data_error,
     Exception: handle_unexpected,
 }

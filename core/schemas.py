@@ -10,6 +10,10 @@ T = TypeVar("T")
 
 MAX_LIMIT = 500
 
+# Text fields: no NUL character (valid JSON and UTF-8, but PostgreSQL refuses it in text columns; SQLite would
+# store it), so both engines answer the same 400 naming the field.
+NO_NUL = r"^[^\x00]*$"
+
 
 class Page(msgspec.Struct, Generic[T]):
     items: list[T]

@@ -172,7 +172,8 @@ class Scope:
         query, count = self.select(), self.count()
         for cond in conditions:
             query, count = query.where(cond), count.where(cond)
-        for column in order_by:
+        # The primary key breaks ties, so rows that share the sort values keep one order across pages.
+        for column in (*order_by, self.table._meta.primary_key):
             query = query.order_by(column, ascending=not descending)
         query = query.limit(limit).offset(offset)
         if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once

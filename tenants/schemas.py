@@ -6,17 +6,19 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from core.schemas import NO_NUL
+
 TenantCode = Annotated[str, msgspec.Meta(min_length=2, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
     code: TenantCode
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]
     modules: list[str] = msgspec.field(default_factory=list)
 
 
 class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | msgspec.UnsetType = msgspec.UNSET
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)] | msgspec.UnsetType = msgspec.UNSET
     status: Literal["active", "suspended"] | msgspec.UnsetType = msgspec.UNSET
 
 

@@ -17,6 +17,8 @@ from core.tables import Tenant, TenantModule
 from core.tenancy import Actor, TenantContext, TenantInfo, system_context
 from core.text import fold
 
+TENANT_NAME_FOLDED_MAX = Tenant.name_folded.length
+
 log = structlog.get_logger("isogov.tenants")
 
 
@@ -66,7 +68,7 @@ async def create_tenant(code: str, name: str, modules: list[str], actor: Actor) 
         raise Conflict(f"a tenant with code {code!r} already exists", field="code")
     tenant_id = uuid.uuid4()
     async with transaction():
-        await Tenant.insert(Tenant(id=tenant_id, code=code, name=name, name_folded=fold(name), status="active"))
+        await Tenant.insert(Tenant(id=tenant_id, code=code, name=name, name_folded=fold(name, TENANT_NAME_FOLDED_MAX), status="active"))
         row = await Tenant.select().where(Tenant.id == tenant_id).first()
         ctx = TenantContext(tenant=info(row), actor=actor)
         for module in modules:
@@ -84,7 +86,7 @@ async def create_tenant(code: str, name: str, modules: list[str], actor: Actor) 
 async def update_tenant(code: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
     before = await get_by_code(code)
     if "name" in changes:
-        changes["name_folded"] = fold(changes["name"])
+        changes["name_folded"] = fold(changes["name"], TENANT_NAME_FOLDED_MAX)
     if not changes:
         return before
     async with transaction():

@@ -126,3 +126,15 @@ async def test_every_write_route_that_changes_rows_is_audited(client: Any, app: 
                                  f"{[k for k in after_rows if after_rows[k] != before_rows.get(k)]} without an audit row")
     assert changed >= 3
     assert not unaudited, "\n".join(unaudited)
+
+
+async def test_audit_filters_with_extreme_datetimes_are_handled(client: Any, make_tenant: Any) -> None:
+    """`since`/`until` at the ends of the calendar with an offset cannot be turned into UTC: a 400 naming the
+    field, or an answer; never a 500."""
+    t = await make_tenant()
+    for query in ("since=9999-12-31T23:59:59-10:00", "since=0001-01-01T00:00:00%2B10:00",
+                  "until=9999-12-31T23:59:59-10:00", "until=0001-01-01T00:00:00%2B10:00"):
+        r = await client.get(t.url(f"/audit-events?{query}"), headers=t.headers())
+        assert r.status_code in (200, 400), (query, r.text)
+        if r.status_code == 400:
+            assert r.json()["field"] == query.split("=")[0], r.text

@@ -76,3 +76,39 @@ async def test_bad_query_parameters(client: Any, make_tenant: Any) -> None:
     for query in ("limit=0", "limit=100000", "offset=-1", "level=galaxy", "parent_id=not-a-uuid", "active_on=yesterday"):
         response = await client.get(t.url(f"/agencies?{query}"), headers=t.headers())
         assert response.status_code == 400 and is_problem(response), query
+
+
+async def test_text_the_database_cannot_store_is_a_4xx(client: Any, make_tenant: Any) -> None:
+    """A NUL character is valid JSON and valid UTF-8, but PostgreSQL refuses it in text columns: a 400, not a 500,
+    on both engines' code path (and on sign-in, before authentication)."""
+    t = await make_tenant()
+    before = await audit_count(t.id)
+    cases = [
+        ("POST", t.url("/agencies"), {"code": "NUL", "name": "a\u0000b", "level": "unit"}),
+        ("POST", t.url("/users"), {"email": "a\u0000@b.vn", "full_name": "X", "role": "viewer",
+                                   "password": "password-123"}),
+        ("POST", "/api/v1/auth/login", {"email": "a\u0000@b.vn", "password": "password-123"}),
+    ]
+    for method, url, body in cases:
+        response = await client.request(method, url, headers=t.headers(), json=body)
+        assert 400 <= response.status_code < 500 and is_problem(response), (url, response.status_code, response.text)
+    for url in (t.url("/agencies?q=a%00b"), t.url("/users?q=a%00b"), t.url("/audit-events?entity=a%00b")):
+        response = await client.get(url, headers=t.headers())
+        assert response.status_code in (200, 400) and (response.status_code == 200 or is_problem(response)), url
+    assert await audit_count(t.id) == before
+
+
+async def test_long_names_in_scripts_that_fold_longer_are_stored(client: Any, make_tenant: Any) -> None:
+    """The folded search copy of a name may be longer than the name ("中" folds to "Zhong "): a name of the allowed
+    length is accepted, and found by search, on PostgreSQL too (whose varchar columns enforce their length)."""
+    t = await make_tenant()
+    r = await client.post(t.url("/agencies"), headers=t.headers(), json={"code": "CJK", "name": "中" * 255,
+                                                                         "level": "unit"})
+    assert r.status_code == 201, r.text
+    r = await client.patch(t.url(f"/agencies/{r.json()['id']}"), headers=t.headers(), json={"name": "京" * 255})
+    assert r.status_code == 200, r.text
+    found = (await client.get(t.url("/agencies"), params={"q": "jing jing"}, headers=t.headers())).json()
+    assert [a["code"] for a in found["items"]] == ["CJK"]
+    r = await client.post(t.url("/users"), headers=t.headers(), json={"email": "cjk@b.vn", "full_name": "中" * 200,
+                                                                      "role": "viewer", "password": "password-123"})
+    assert r.status_code == 201, r.text

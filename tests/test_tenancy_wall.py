@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from core.errors import NotFound
 from core.tables import Agency, AuditEvent, User
 from core.tenancy import TenantScopeError, unscoped
 from tests.example_plugin.tables import ExampleNote
@@ -38,7 +39,7 @@ async def test_scope_filters_by_tenant_and_hides_soft_deleted(client: Any, make_
     assert await ctx_a.scope(ExampleNote).find(row["id"]) is None
     assert (await ctx_a.scope(ExampleNote).find(row["id"], include_deleted=True))["deleted_at"] is not None
     assert await ctx_a.scope(ExampleNote).count() == 0
-    with pytest.raises(Exception):  # another tenant's row cannot be updated through the scope
+    with pytest.raises(NotFound):  # another tenant's row cannot be updated through the scope
         await ctx_b.scope(Agency).update(a.agencies["P"], {"name": "hijack"})
     assert (await ctx_a.scope(Agency).get(a.agencies["P"]))["name"] != "hijack"
 

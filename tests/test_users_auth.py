@@ -146,3 +146,22 @@ async def test_modules_on_off_keeps_data(client: Any, make_tenant: Any) -> None:
     await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": True})
     listed = (await client.get(t.url("/example/notes"), headers=t.headers())).json()
     assert [n["title"] for n in listed["items"]] == ["Giữ lại"]
+
+
+async def test_platform_users_follow_the_rules_of_api_users(app: Any) -> None:
+    """`isogov create-user` without --tenant makes the most powerful accounts: the same email, name and password
+    rules as users created through the API (a one-letter password is refused), with the field named."""
+    from core.errors import BadRequest
+    from core.users.services import create_platform_user
+
+    uid = __import__("uuid").uuid4().hex[:8]
+    for email, full_name, password, field in [
+        ("not-an-email", "Ops", "long-enough-1", "email"),
+        (f"ops-{uid}@platform.test", "Ops", "x", "password"),
+        (f"ops-{uid}@platform.test", "", "long-enough-1", "full_name"),
+    ]:
+        with pytest.raises(BadRequest) as caught:
+            await create_platform_user(email, full_name, "platform_admin", password)
+        assert caught.value.field == field
+    with unscoped():
+        assert not await User.exists().where(User.email.like(f"%{uid}%"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -11,10 +12,18 @@ from litestar.params import Body, Parameter
 
 from core.agencies import importing, services
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
+from core.errors import BadRequest
 from core.schemas import MAX_LIMIT, Page
 from core.tenancy import TenantContext
 
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class ImportForm:
+    """The multipart body of an import: the file part `file` (a field named so without a file is refused)."""
+
+    file: UploadFile | None = None
 
 
 class AgencyController(Controller):
@@ -58,8 +67,11 @@ class AgencyController(Controller):
           opt={"permission": "agencies.import"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)
     async def import_agencies(
         self, ctx: TenantContext,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         dry_run: bool = True,
     ) -> ImportReport:
-        content = await data.read()
-        return await importing.run_import(ctx, data.filename or "", data.content_type, content, dry_run)
+        upload = data.file
+        if not isinstance(upload, UploadFile):
+            raise BadRequest("send the CSV or XLSX file as the multipart file part `file`", field="file")
+        content = await upload.read()
+        return await importing.run_import(ctx, upload.filename or "", upload.content_type, content, dry_run)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from core.agencies.schemas import LEVELS, ImportError_, ImportReport
+from core.agencies.schemas import CODE_PATTERN, LEVELS, ImportError_, ImportReport
 from core.agencies.services import code_key
 from core.db import transaction
 from core.errors import BadRequest, Unprocessable
@@ -22,11 +23,14 @@ from core.tables import Agency
 from core.tenancy import TenantContext
 from core.text import fold
 
+NAME_FOLDED_MAX = Agency.name_folded.length
+
 COLUMNS = ("code", "name", "level", "parent_code", "required", "valid_from", "valid_to")
 REQUIRED_COLUMNS = ("code", "name", "level")
 TRUE = {"1", "true", "yes", "y", "x", "co", "có"}
 FALSE = {"0", "false", "no", "n", "khong", "không", ""}
 MAX_ROWS = 20000
+CODE_RE = re.compile(CODE_PATTERN)
 
 
 @dataclass
@@ -46,18 +50,26 @@ def _read_csv(content: bytes) -> list[tuple[int, list[Any]]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return [(i, row) for i, row in enumerate(reader, start=1)]
+    except csv.Error as exc:  # e.g. a cell beyond the field size limit
+        raise BadRequest(f"the CSV file cannot be read near line {reader.line_num}: {exc}", field="file") from exc
 
 
 def _read_xlsx(content: bytes) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    # read_only parses the sheet lazily: a damaged sheet fails while its rows are read, not when it is opened.
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            sheet = wb.worksheets[0]
+            return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            wb.close()
     except Exception as exc:
         raise BadRequest("the file is not a readable XLSX workbook", field="file") from exc
-    sheet = wb.worksheets[0]
-    return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
 
 
 def read_table(filename: str, content_type: str | None, content: bytes) -> list[Row]:
@@ -119,6 +131,8 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         code = _text(v.get("code"))
         if not code or len(code) > 50:
             err("code", "code is required (at most 50 characters)")
+        elif not CODE_RE.match(code):  # the rule of the API's AgencyCreate.code
+            err("code", f"code {code!r} may use only latin letters, digits, '.', '_' and '-'")
         elif code.lower() in existing:
             err("code", f"an agency with code {code!r} already exists in this province")
         elif code.lower() in seen:
@@ -128,6 +142,8 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         name = _text(v.get("name"))
         if not name or len(name) > 255:
             err("name", "name is required (at most 255 characters)")
+        elif "\x00" in name:
+            err("name", "name contains a NUL character")
         level = fold(_text(v.get("level")))
         if level not in LEVELS:
             err("level", f"level must be one of {', '.join(LEVELS)}")
@@ -148,6 +164,7 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
                  valid_to=valid_to, parent_code=_text(v.get("parent_code")))
     # Parents: an existing agency, or another row of the file (without cycles).
     by_code = {r.parsed["code"].lower(): r for r in rows if r.parsed.get("code")}
+    reaches_root = _chains(by_code, existing)[0]
     for row in rows:
         parent = row.parsed["parent_code"].lower()
         if not parent:
@@ -155,25 +172,40 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         if parent not in existing and parent not in by_code:
             errors.append(ImportError_(line=row.line, field="parent_code",
                                        message=f"no agency with code {row.parsed['parent_code']!r}"))
-            continue
-        chain, node = {row.parsed["code"].lower()}, parent
-        while node in by_code and node not in existing:
-            if node in chain:
-                errors.append(ImportError_(line=row.line, field="parent_code", message="parent codes form a cycle"))
-                break
-            chain.add(node)
-            node = by_code[node].parsed["parent_code"].lower()
-            if not node:
-                break
+        elif parent not in existing and not reaches_root[parent]:
+            errors.append(ImportError_(line=row.line, field="parent_code", message="parent codes form a cycle"))
     return sorted(errors, key=lambda e: e.line)
 
 
-def _depth(row: Row, by_code: dict[str, Row]) -> int:
-    depth, node = 0, row.parsed["parent_code"].lower()
-    while node and node in by_code and depth <= len(by_code):
-        depth += 1
-        node = by_code[node].parsed["parent_code"].lower()
-    return depth
+def _chains(by_code: dict[str, Row], existing: Any) -> tuple[dict[str, bool], dict[str, int]]:
+    """For every code of the file: whether its chain of parents ends (at no parent, an existing agency or an
+    unknown code) rather than looping, and how many rows of the file are above it. Each row is walked once."""
+    reaches_root: dict[str, bool] = {}
+    depth: dict[str, int] = {}
+    for start in by_code:
+        path: list[str] = []
+        on_path: set[str] = set()
+        node = start
+        while node in by_code and node not in existing and node not in reaches_root and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = by_code[node].parsed["parent_code"].lower()
+        if node in on_path:  # the walk came back to itself: everything on the path loops
+            for code in path:
+                reaches_root[code], depth[code] = False, 0
+            continue
+        ok, level = (reaches_root[node], depth[node] + 1) if node in reaches_root else (True, 0)
+        for code in reversed(path):
+            reaches_root[code], depth[code] = ok, level
+            level += 1
+    return reaches_root, depth
+
+
+def insert_order(rows: list[Row]) -> list[Row]:
+    """The rows of a valid file, parents before their children."""
+    by_code = {r.parsed["code"].lower(): r for r in rows}
+    depth = _chains(by_code, {})[1]
+    return sorted(rows, key=lambda r: depth.get(r.parsed["code"].lower(), 0))
 
 
 async def run_import(ctx: TenantContext, filename: str, content_type: str | None, content: bytes,
@@ -188,15 +220,14 @@ async def run_import(ctx: TenantContext, filename: str, content_type: str | None
     if errors:
         raise Unprocessable(f"the file has {len(errors)} error(s); nothing was imported",
                             errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors])
-    by_code = {r.parsed["code"].lower(): r for r in rows}
     ids = {code: r["id"] for code, r in existing.items()}
     async with transaction():
-        for row in sorted(rows, key=lambda r: _depth(r, by_code)):
+        for row in insert_order(rows):
             p = row.parsed
             new_id = uuid.uuid4()
             await ctx.scope(Agency).insert({
                 "id": new_id, "code": p["code"], "code_key": code_key(ctx.tenant.id, p["code"]), "name": p["name"],
-                "name_folded": fold(p["name"]), "level": p["level"], "required": p["required"],
+                "name_folded": fold(p["name"], NAME_FOLDED_MAX), "level": p["level"], "required": p["required"],
                 "parent_id": ids[p["parent_code"].lower()] if p["parent_code"] else None,
                 "valid_from": p["valid_from"], "valid_to": p["valid_to"],
             }, action="import")

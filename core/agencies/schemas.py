@@ -6,11 +6,14 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from core.schemas import NO_NUL
+
 Level = Literal["province", "department", "district", "office", "commune", "unit"]
 LEVELS: tuple[str, ...] = ("province", "department", "district", "office", "commune", "unit")
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=CODE_PATTERN)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
 class AgencyCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,11 +9,14 @@ from typing import Any
 import msgspec
 
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate
+from core.db import transaction
 from core.errors import BadRequest, Conflict, Forbidden
 from core.schemas import to_struct
 from core.tables import Agency
 from core.tenancy import TenantContext
 from core.text import fold, like_pattern
+
+NAME_FOLDED_MAX = Agency.name_folded.length
 
 
 def code_key(tenant_id: uuid.UUID, code: str) -> str:
@@ -51,12 +54,31 @@ async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
     await _check_code_free(ctx, data.code)
     return await ctx.scope(Agency).insert({
         "code": data.code, "code_key": code_key(ctx.tenant.id, data.code), "name": data.name,
-        "name_folded": fold(data.name), "level": data.level, "parent_id": data.parent_id,
+        "name_folded": fold(data.name, NAME_FOLDED_MAX), "level": data.level, "parent_id": data.parent_id,
         "required": data.required, "valid_from": valid_from, "valid_to": data.valid_to,
     })
 
 
+async def _lock_tree(ctx: TenantContext) -> None:
+    """Serialize changes to the shape of a tenant's tree (moves, closes) inside the caller's transaction, so two
+    moves checked at the same moment cannot together make a cycle. SQLite's write transactions are already
+    serialized (IMMEDIATE); PostgreSQL locks the tenant's row until the transaction ends."""
+    from core.db import is_sqlite
+    from core.tables import Tenant
+
+    if not is_sqlite():
+        await Tenant.raw("SELECT id FROM tenant WHERE id = {} FOR UPDATE", ctx.tenant.id)
+    ctx._subtree_cache.clear()  # read the tree again under the lock
+
+
 async def update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -> dict[str, Any]:
+    async with transaction():
+        if data.parent_id is not msgspec.UNSET:
+            await _lock_tree(ctx)
+        return await _update(ctx, agency_id, data)
+
+
+async def _update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -> dict[str, Any]:
     current = await ctx.ensure_agency(agency_id, write=True)
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     if "parent_id" in changes and changes["parent_id"] != current["parent_id"]:
@@ -72,7 +94,7 @@ async def update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -
         await _check_code_free(ctx, changes["code"], exclude=current["id"])
         changes["code_key"] = code_key(ctx.tenant.id, changes["code"])
     if "name" in changes:
-        changes["name_folded"] = fold(changes["name"])
+        changes["name_folded"] = fold(changes["name"], NAME_FOLDED_MAX)
     _check_dates(changes.get("valid_from", current["valid_from"]), changes.get("valid_to", current["valid_to"]))
     if not changes:
         return current
@@ -81,6 +103,12 @@ async def update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) -
 
 async def close(ctx: TenantContext, agency_id: uuid.UUID, on: date | None = None) -> dict[str, Any]:
     """Close an agency (sets valid_to). Nothing is deleted; open sub-units must be closed or moved first."""
+    async with transaction():
+        await _lock_tree(ctx)
+        return await _close(ctx, agency_id, on)
+
+
+async def _close(ctx: TenantContext, agency_id: uuid.UUID, on: date | None) -> dict[str, Any]:
     current = await ctx.ensure_agency(agency_id, write=True)
     on = on or date.today()
     if current["valid_to"] is not None and current["valid_to"] <= on:

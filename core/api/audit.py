@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from core.errors import BadRequest
 from core.schemas import MAX_LIMIT, Page
 from core.tables import AuditEvent
 from core.tenancy import TenantContext
@@ -28,6 +29,14 @@ class AuditEventRead(msgspec.Struct):
 
 def _load(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, (str, bytes)) and value else value
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    """The filter in UTC (a time without an offset is UTC); 400 when the offset pushes it off the calendar."""
+    try:
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    except OverflowError as exc:
+        raise BadRequest(f"{name} is out of the range of dates", field=name) from exc
 
 
 class AuditController(Controller):
@@ -56,9 +65,9 @@ class AuditController(Controller):
         if action:
             conds.append(AuditEvent.action == action)
         if since:
-            conds.append(AuditEvent.at >= since)
+            conds.append(AuditEvent.at >= _utc(since, "since"))
         if until:
-            conds.append(AuditEvent.at < until)
+            conds.append(AuditEvent.at < _utc(until, "until"))
         rows, total = await ctx.scope(AuditEvent).page(*conds, order_by=(AuditEvent.at,), descending=True,
                                                        limit=limit, offset=offset)
         items = [AuditEventRead(**{k: (_load(v) if k in ("before", "after") else v) for k, v in row.items()

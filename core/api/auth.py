@@ -8,12 +8,13 @@ from litestar import Request, get, post
 
 from core.auth import authenticate, issue_token
 from core.permissions import all_permissions, permissions_for
+from core.schemas import NO_NUL
 from core.settings import get_settings
 from core.tenancy import Actor
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

@@ -12,7 +12,9 @@ from core.errors import BadRequest, Conflict
 from core.tables import User
 from core.tenancy import TenantContext, unscoped
 from core.text import fold, like_pattern
-from core.users.schemas import UserCreate, UserUpdate
+from core.users.schemas import PlatformUserCreate, UserCreate, UserUpdate
+
+FULL_NAME_FOLDED_MAX = User.full_name_folded.length
 
 
 async def _email_taken(email: str) -> bool:
@@ -33,7 +35,7 @@ async def create(ctx: TenantContext, data: UserCreate) -> dict[str, Any]:
     if await _email_taken(email):
         raise Conflict(f"a user with email {email!r} already exists", field="email")
     return await ctx.scope(User).insert({
-        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name), "role": data.role,
+        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name, FULL_NAME_FOLDED_MAX), "role": data.role,
         "agency_id": data.agency_id, "password_hash": hash_password(data.password), "active": True,
     })
 
@@ -50,7 +52,7 @@ async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> di
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
     if "full_name" in changes:
-        changes["full_name_folded"] = fold(changes["full_name"])
+        changes["full_name_folded"] = fold(changes["full_name"], FULL_NAME_FOLDED_MAX)
     if not changes:
         return current
     return await ctx.scope(User).update(current["id"], changes)
@@ -71,21 +73,32 @@ async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID |
     return await ctx.scope(User).page(*conds, order_by=(User.email,), limit=limit, offset=offset)
 
 
+def _field_of_error(message: str) -> str | None:
+    """msgspec names the field at fault as "... - at `$.email`"."""
+    marker = "at `$."
+    return message.split(marker, 1)[1].split("`", 1)[0] if marker in message else None
+
+
 async def create_platform_user(email: str, full_name: str, role: str, password: str) -> dict[str, Any]:
     """A platform admin or national reviewer (no tenant). Used by the CLI."""
     from core.audit import record
     from core.db import transaction
 
-    email = email.strip().lower()
     if role not in ("platform_admin", "national_reviewer"):
         raise BadRequest("platform users are platform_admin or national_reviewer", field="role")
+    try:
+        data = msgspec.convert({"email": email.strip(), "full_name": full_name, "password": password},
+                               PlatformUserCreate)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid user: {exc}", field=_field_of_error(str(exc))) from exc
+    email, full_name, password = data.email.lower(), data.full_name, data.password
     if await _email_taken(email):
         raise Conflict(f"a user with email {email!r} already exists", field="email")
     user_id = uuid.uuid4()
     async with transaction():
         with unscoped():
             await User.insert(User(id=user_id, tenant_id=None, email=email, full_name=full_name,
-                                   full_name_folded=fold(full_name), role=role, password_hash=hash_password(password)))
+                                   full_name_folded=fold(full_name, FULL_NAME_FOLDED_MAX), role=role, password_hash=hash_password(password)))
             row = await User.select().where(User.id == user_id).first()
         await record(None, action="create", entity="app_user", entity_id=user_id,
                      after={**row, "password_hash": "***"})
