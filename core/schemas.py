@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
+from litestar.params import Parameter
 
 T = TypeVar("T")
 
@@ -25,3 +26,9 @@ class Page(msgspec.Struct, Generic[T]):
 def to_struct(row: dict, struct: type[T]) -> T:
     """Convert a database row (extra columns ignored) to an API struct."""
     return msgspec.convert(row, struct, from_attributes=False, strict=False)
+
+
+MAX_OFFSET = 2**31 - 1  # beyond any real list; larger values overflow the databases' integer parameters
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="rows to skip")]

@@ -112,3 +112,26 @@ async def test_long_names_in_scripts_that_fold_longer_are_stored(client: Any, ma
     r = await client.post(t.url("/users"), headers=t.headers(), json={"email": "cjk@b.vn", "full_name": "中" * 200,
                                                                       "role": "viewer", "password": "password-123"})
     assert r.status_code == 201, r.text
+
+
+async def test_every_list_route_bounds_limit_and_offset(client: Any, app: Any, make_tenant: Any) -> None:
+    """Paging parameters past what the databases take are a 400 naming the parameter, on every list route."""
+    import inspect
+
+    t = await make_tenant()
+    failures, checked = [], 0
+    for route in tenant_routes(app):
+        params = inspect.signature(route.handler.fn).parameters
+        if route.method != "GET" or "offset" not in params:
+            continue
+        path_ids = {name: own_id_for(name, t, {}) for name, kind in route.params if kind == "uuid"}
+        url = fill_path(route, t.code, path_ids, get_plugin_system().module_names())
+        checked += 1
+        for query in ("offset=9223372036854775808", "offset=-1", "limit=0", "limit=100000"):
+            response = await client.get(f"{url}?{query}", headers=t.headers())
+            if response.status_code not in (400, 404) or not is_problem(response):
+                failures.append(f"{route.name}?{query}: {response.status_code} {response.text[:100]}")
+            elif response.status_code == 400 and query.split("=")[0] not in response.text:
+                failures.append(f"{route.name}?{query}: the error does not name the parameter")
+    assert checked >= 5
+    assert not failures, "\n".join(failures)

@@ -16,7 +16,7 @@ import pytest
 from core.plugins import get_plugin_system
 from core.tables import AuditEvent
 from core.tenancy import TenantTable, unscoped
-from tests.route_walk import WalkRoute, fill_path, id_fields, sample_body, tenant_routes, all_routes
+from tests.route_walk import fill_path, id_fields, sample_body, tenant_routes, all_routes
 
 
 def tenant_tables() -> list[type[TenantTable]]:

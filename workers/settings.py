@@ -25,7 +25,7 @@ from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
 from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
 from workers.queue import redis_settings
-from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders, today
+from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
 
 log = structlog.get_logger("isogov.worker")
 

@@ -13,7 +13,7 @@ from litestar.params import Body, Parameter
 from core.agencies import importing, services
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
 from core.errors import BadRequest
-from core.schemas import MAX_LIMIT, Page
+from core.schemas import Limit, Offset, Page
 from core.tenancy import TenantContext
 
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
@@ -39,8 +39,8 @@ class AgencyController(Controller):
         active: bool | None = None,
         active_on: date | None = None,
         q: Annotated[str | None, Parameter(max_length=200, description="accent-insensitive search")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[AgencyRead]:
         rows, total = await services.search(ctx, level=level, parent_id=parent_id, required=required, active=active,
                                             active_on=active_on, q=q, limit=limit, offset=offset)

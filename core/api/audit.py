@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
 
 from core.errors import BadRequest
-from core.schemas import MAX_LIMIT, Page
+from core.schemas import Limit, Offset, Page
 from core.tables import AuditEvent
 from core.tenancy import TenantContext
 
@@ -52,8 +51,8 @@ class AuditController(Controller):
         action: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[AuditEventRead]:
         conds = []
         if entity:

@@ -22,13 +22,11 @@ from core.notifications.schemas import (
     ReadAllResult,
 )
 from core.permissions import permissions_for
-from core.schemas import MAX_LIMIT, Page, to_struct
+from core.schemas import MAX_LIMIT, Offset, Page, to_struct
 from core.tables import Tenant
 from core.tenancy import Actor, TenantContext, TenantInfo
 
 KindParam = Annotated[str, Parameter(max_length=100, description="a notification kind, a dotted prefix, or *")]
-MAX_OFFSET = 2**31 - 1  # beyond a 64-bit integer the database refuses the query (a 500 on PostgreSQL)
-OffsetParam = Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]
 
 
 async def _own_ctx(request: Request) -> TenantContext | None:
@@ -56,7 +54,7 @@ class InboxController(Controller):
         self, request: Request,
         unread_only: bool = False,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: OffsetParam = 0,
+        offset: Offset = 0,
     ) -> InboxPage:
         ctx = await _own_ctx(request)
         if ctx is None:
@@ -110,7 +108,7 @@ class NotificationAdminController(Controller):
     async def list_failed(
         self, ctx: TenantContext,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: OffsetParam = 0,
+        offset: Offset = 0,
     ) -> Page[DeliveryRead]:
         items, total = await services.failed_deliveries(ctx, limit=limit, offset=offset)
         return Page(items=[to_struct(i, DeliveryRead) for i in items], total=total, limit=limit, offset=offset)

@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from core.schemas import MAX_LIMIT, Page, to_struct
+from core.schemas import Limit, Offset, Page, to_struct
 from core.tables import User
 from core.tenancy import TenantContext
 from core.users import services
@@ -24,8 +24,8 @@ class UserController(Controller):
         agency_id: uuid.UUID | None = None,
         active: bool | None = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[UserRead]:
         rows, total = await services.search(ctx, role=role, agency_id=agency_id, active=active, q=q,
                                             limit=limit, offset=offset)

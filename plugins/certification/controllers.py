@@ -12,7 +12,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.params import Parameter
 
-from core.schemas import MAX_LIMIT, Page
+from core.schemas import Limit, Offset, Page
 from core.tenancy import TenantContext
 from plugins.certification import export, services
 from plugins.certification.schemas import (
@@ -68,8 +68,8 @@ class BoardController(Controller):
         parent_id: Annotated[uuid.UUID | None, Parameter(description="only this agency and its sub-units")] = None,
         include_closed: Annotated[bool, Parameter(description="also agencies not active on as_of")] = False,
         q: Q = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> BoardPage:
         day = as_of or date.today()
         rows = await services.board(ctx, day, _filters(status, level, required, standard_version, overdue,
@@ -170,8 +170,8 @@ class RecordController(Controller):
     async def timeline(
         self, ctx: TenantContext, agency_id: uuid.UUID,
         kind: Annotated[str | None, Parameter(max_length=30)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> Page[EventRead]:
         items, total = await services.timeline(ctx, agency_id, kind, limit, offset)
         return Page(items=items, total=total, limit=limit, offset=offset)

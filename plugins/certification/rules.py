@@ -302,7 +302,7 @@ def _apply(state: QmsState, ev: Event) -> None:
     if ev.kind not in ALLOWED_FROM:
         raise RuleViolation(f"unknown event kind {ev.kind!r}", status="invalid", field="kind", event=ev)
     _require_status(state, ev)
-    d, data, on = ev.data, ev.data, ev.occurred_on
+    d, on = ev.data, ev.occurred_on
     kind = ev.kind
 
     def invalid(message: str, field_name: str) -> RuleViolation:

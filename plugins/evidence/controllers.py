@@ -10,7 +10,7 @@ import base64
 import dataclasses
 import re
 import uuid
-from typing import Annotated, Any, AsyncIterator
+from typing import Any, AsyncIterator
 from urllib.parse import quote
 
 import msgspec
@@ -18,11 +18,10 @@ import structlog
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import Parameter
 from litestar.response import Redirect, Stream
 
 from core.errors import NotFound, PayloadTooLarge
-from core.schemas import Page, to_struct
+from core.schemas import Limit, Offset, Page, to_struct
 from core.tenancy import TenantContext
 from core.text import fold
 from plugins.evidence import intake, services
@@ -39,8 +38,6 @@ UPLOAD_DESCRIPTION = (
     "its bytes: PDF, JPEG, PNG, plain text, Office documents, ZIP of those (415 otherwise); larger than the "
     "tenant's limit: 413."
 )
-Limit = Annotated[int, Parameter(ge=1, le=500)]
-Offset = Annotated[int, Parameter(ge=0, le=2**31 - 1)]  # past PostgreSQL's integers would be a 500
 
 
 def _form(with_fields: bool) -> RequestBody:

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
 
-from core.schemas import Page, to_struct
+from core.schemas import Limit, Offset, Page, to_struct
 from core.tenancy import TenantContext
 from core.text import fold, like_pattern
 from tests.example_plugin.tables import ExampleNote
@@ -36,8 +35,8 @@ class NoteController(Controller):
 
     @get("/", summary="List notes", opt={"permission": "example.read"})
     async def list_notes(self, ctx: TenantContext, q: str | None = None,
-                         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-                         offset: Annotated[int, Parameter(ge=0)] = 0) -> Page[NoteRead]:
+                         limit: Limit = 50,
+                         offset: Offset = 0) -> Page[NoteRead]:
         conds = [ExampleNote.title_folded.like(like_pattern(q))] if q else []
         rows, total = await ctx.scope(ExampleNote).page(*conds, order_by=(ExampleNote.created_at,), limit=limit,
                                                         offset=offset)
