@@ -92,6 +92,7 @@ def module(action: str, tenant: str, module: str) -> None:
 def create_user(email: str, role: str, full_name: str, tenant: str | None, agency: str | None, password: str) -> None:
     import msgspec
 
+    from core.agencies.services import code_key
     from core.tables import Agency
     from core.users import services
     from core.users.schemas import UserCreate
@@ -103,7 +104,7 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
         ctx = await system_ctx(tenant, "cli")
         agency_id = None
         if agency:
-            row = await ctx.scope(Agency).select(Agency.id).where(Agency.code == agency).first()
+            row = await ctx.scope(Agency).select(Agency.id).where(Agency.code_key == code_key(ctx.tenant.id, agency)).first()
             if row is None:
                 raise click.ClickException(f"no agency with code {agency!r} in {tenant}")
             agency_id = row["id"]

@@ -217,10 +217,10 @@ class Scope:
         if "updated_at" in {c._meta.name for c in self.table._meta.columns}:
             values.setdefault("updated_at", _now())
         async with transaction():
-            before = await self.get(id, include_deleted=True)
+            before = await self.get(id)  # a soft-deleted row is hidden: 404, never changed
             with unscoped():
                 await self.table.update(values).where(
-                    self.where(include_deleted=True) & (self.table._meta.primary_key == before["id"])
+                    self.where() & (self.table._meta.primary_key == before["id"])
                 )
             after = await self.get(id, include_deleted=True)
             await record(self.ctx, action=action, entity=self.entity, entity_id=after["id"],
@@ -230,8 +230,7 @@ class Scope:
     async def soft_delete(self, id: Any) -> dict[str, Any]:
         if not self._soft:
             raise TypeError(f"{self.table.__name__} has no deleted_at column")
-        await self.get(id)  # 404 when missing or already deleted
-        return await self.update(id, {"deleted_at": _now()}, action="delete")
+        return await self.update(id, {"deleted_at": _now()}, action="delete")  # 404 when missing or already deleted
 
     def _redact(self, row: dict[str, Any]) -> dict[str, Any]:
         return {k: ("***" if k in self.table.audit_redact else v) for k, v in row.items()}

@@ -284,3 +284,22 @@ async def test_pages_of_agencies_with_the_same_name_neither_repeat_nor_skip(clie
         page = (await client.get(t.url(f"/agencies?level=office&limit=7&offset={offset}"), headers=t.headers())).json()
         seen += [a["id"] for a in page["items"]]
     assert len(seen) == len(set(seen)) == 40 and set(seen) == created
+
+
+async def test_no_open_agency_under_a_closed_parent(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    closed = (await create(client, t, code="OLD", name="UBND huyện cũ", level="district", parent_id=t.agencies["P"],
+                           valid_from="2010-01-01", valid_to="2025-07-01")).json()
+    r = await create(client, t, code="NEWX", name="UBND xã mới", level="commune", parent_id=closed["id"])
+    assert r.status_code == 409 and r.json()["field"] == "parent_id" and "2025-07-01" in r.json()["detail"]
+    r = await create(client, t, code="HIST", name="UBND xã cũ", level="commune", parent_id=closed["id"],
+                     valid_from="2012-01-01", valid_to="2025-07-01")
+    assert r.status_code == 201  # history under a closed district is fine
+    reopen = await client.patch(t.url(f"/agencies/{r.json()['id']}"), headers=t.headers(), json={"valid_to": None})
+    assert reopen.status_code == 409
+    move = await client.patch(t.url(f"/agencies/{t.agencies['C1']}"), headers=t.headers(),
+                              json={"parent_id": closed["id"]})
+    assert move.status_code == 409
+    moved_out = await client.patch(t.url(f"/agencies/{r.json()['id']}"), headers=t.headers(),
+                                   json={"parent_id": str(t.agencies["P"]), "valid_to": None})
+    assert moved_out.status_code == 200 and moved_out.json()["active"] is True

@@ -84,3 +84,15 @@ def test_cli_operates_tenants_modules_and_users(make_tenant: Any) -> None:
 def test_cli_reports_configuration_errors() -> None:
     r = cli("migrate", ISOGOV_ENV="production", ISOGOV_SECRET_KEY="")
     assert r.returncode == 1 and "ISOGOV_SECRET_KEY" in r.stderr and "Traceback" not in r.stderr
+
+
+async def test_cli_finds_the_agency_code_in_any_case(make_tenant: Any) -> None:
+    t = await make_tenant()
+    r = cli("create-user", f"officer2@{t.code}.test", "--role", "agency_officer", "--full-name", "Cán bộ", "--tenant",
+            t.code, "--agency", "d1u", ISOGOV_NEW_USER_PASSWORD="mat-khau-cli-1")
+    assert r.returncode == 0, r.stderr
+    from core.tables import User
+
+    ctx = await t.ctx()
+    row = await ctx.scope(User).select(User.agency_id).where(User.email == f"officer2@{t.code}.test").first()
+    assert row["agency_id"] == t.agencies["D1U"]

@@ -50,3 +50,18 @@ async def test_insert_cannot_choose_another_tenant(make_tenant: Any) -> None:
     row = await ctx_a.scope(ExampleNote).insert({"agency_id": a.agencies["D1"], "title": "t", "title_folded": "t",
                                                 "tenant_id": b.id})
     assert row["tenant_id"] == a.id
+
+
+async def test_soft_deleted_rows_cannot_be_updated_through_the_scope(make_tenant: Any) -> None:
+    from core.errors import NotFound
+
+    t = await make_tenant()
+    ctx = await t.ctx()
+    row = await ctx.scope(ExampleNote).insert({"agency_id": t.agencies["D1"], "title": "x", "title_folded": "x"})
+    await ctx.scope(ExampleNote).soft_delete(row["id"])
+    with pytest.raises(NotFound):
+        await ctx.scope(ExampleNote).update(row["id"], {"title": "changed while hidden"})
+    with pytest.raises(NotFound):
+        await ctx.scope(ExampleNote).soft_delete(row["id"])
+    kept = await ctx.scope(ExampleNote).find(row["id"], include_deleted=True)
+    assert kept["title"] == "x"

@@ -44,13 +44,24 @@ def _check_dates(valid_from: date, valid_to: date | None) -> None:
         raise BadRequest("valid_to must not be before valid_from", field="valid_to")
 
 
+def _check_within_parent(parent: dict[str, Any] | None, valid_to: date | None) -> None:
+    """A unit cannot outlive its parent: under a closed parent it must be closed by the same day."""
+    if parent is None or parent["valid_to"] is None:
+        return
+    if valid_to is None or valid_to > parent["valid_to"]:
+        raise Conflict(f"the parent agency {parent['code']!r} closed on {parent['valid_to'].isoformat()}; an agency "
+                       "under it must be closed by then (move it under an open agency instead)", field="parent_id")
+
+
 async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
+    parent = None
     if data.parent_id is not None:
-        await ctx.ensure_agency(data.parent_id, write=True)
+        parent = await ctx.ensure_agency(data.parent_id, write=True)
     elif ctx.is_agency_bound:
         raise Forbidden("an agency officer may create agencies only under its own agency", field="parent_id")
     valid_from = data.valid_from or date.today()
     _check_dates(valid_from, data.valid_to)
+    _check_within_parent(parent, data.valid_to)
     await _check_code_free(ctx, data.code)
     return await ctx.scope(Agency).insert({
         "code": data.code, "code_key": code_key(ctx.tenant.id, data.code), "name": data.name,
@@ -96,6 +107,10 @@ async def _update(ctx: TenantContext, agency_id: uuid.UUID, data: AgencyUpdate) 
     if "name" in changes:
         changes["name_folded"] = fold(changes["name"], NAME_FOLDED_MAX)
     _check_dates(changes.get("valid_from", current["valid_from"]), changes.get("valid_to", current["valid_to"]))
+    if "parent_id" in changes or "valid_to" in changes:
+        parent_id = changes.get("parent_id", current["parent_id"])
+        parent = await ctx.scope(Agency).get(parent_id, label="agency") if parent_id is not None else None
+        _check_within_parent(parent, changes.get("valid_to", current["valid_to"]))
     if not changes:
         return current
     return await ctx.scope(Agency).update(current["id"], changes)
