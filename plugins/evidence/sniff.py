@@ -54,7 +54,8 @@ MAX_PACKAGE_DEPTH = 3  # an Office document embedded in one embedded in one ...
 # recognises as another kind (executables, archives, ...) is refused.
 PACKAGE_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/", "application/font-")
 MACRO_CONTENT_TYPES = (b"vbaproject", b"macroenabled", b"ms-office.activex")
-# Errors the zipfile module raises on malformed archives besides BadZipFile.
+# Errors the zipfile module raises on malformed archives besides BadZipFile (NotImplementedError: a compression
+# method it does not support).
 ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, IndexError,
               KeyError, struct.error, zlib.error, UnicodeDecodeError)
 _BAD_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
@@ -249,7 +250,7 @@ def _odf_type(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | N
         return None
     try:
         mime = archive.read(infos[0]).decode("ascii", "replace").strip()
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
+    except ZIP_ERRORS:
         return None
     if not mime.startswith("application/vnd.oasis.opendocument."):
         return None
