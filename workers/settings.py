@@ -136,16 +136,9 @@ def worker_settings(config: WorkerConfig | None = None, *, relay: bool = True, m
         "poll_delay": config.poll_delay,
         "job_timeout": config.job_timeout,
         "max_tries": 5,
-        "keep_result": 3600,
-        "health_check_interval": 60,
-        "timezone": config.timezone,
-        "ctx": {"config": config},
         **_hooks(config, relay=relay, manage_db=manage_db),
     }
-    if "redis_pool" not in overrides:
-        settings["redis_settings"] = redis_settings(config)
-    settings.update(overrides)
-    return settings
+    return _complete(settings, config, overrides)
 
 
 def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = True,
@@ -159,12 +152,16 @@ def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = 
         "max_jobs": 4,
         "poll_delay": 0.5,
         "job_timeout": 600,
-        "keep_result": 3600,
-        "health_check_interval": 60,
-        "timezone": config.timezone,
-        "ctx": {"config": config},
         **_hooks(config, relay=False, manage_db=manage_db, catch_up=True),
     }
+    return _complete(settings, config, overrides)
+
+
+def _complete(settings: dict[str, Any], config: WorkerConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """What every process of ours shares: results kept an hour, health checks, the zone, the config in ctx,
+    the Redis connection (unless a test passes its own pool); `overrides` win."""
+    settings = {"keep_result": 3600, "health_check_interval": 60, "timezone": config.timezone,
+                "ctx": {"config": config}, **settings}
     if "redis_pool" not in overrides:
         settings["redis_settings"] = redis_settings(config)
     settings.update(overrides)

@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from core.schemas import Limit, Offset, Page
@@ -113,33 +113,21 @@ class BoardController(Controller):
         return Response(export.board_xlsx(rows, title=title, as_of=day), headers=headers,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    @get("/board.csv", summary="Export the status board as CSV (UTF-8 with BOM, Vietnamese headers)", opt=READ)
-    async def board_csv(
-        self, ctx: TenantContext, as_of: AsOf = None, status: list[Status] | None = None,
+    @get(["/board.csv", "/board.xlsx"], opt=READ,
+         summary="Export the status board as CSV (UTF-8 with BOM) or an Excel workbook, Vietnamese headers")
+    async def board_export(
+        self, ctx: TenantContext, request: Request, as_of: AsOf = None, status: list[Status] | None = None,
         level: list[Level] | None = None, required: bool | None = None,
         standard_version: Annotated[str | None, Parameter(pattern=r"^(2008|2015|none)$")] = None,
         overdue: bool | None = None, overdue_reason: OverdueReason | None = None,
         reannouncement_due: bool | None = None, parent_id: uuid.UUID | None = None, include_closed: bool = False,
         q: Q = None,
     ) -> Response:
+        fmt = "xlsx" if request.url.path.endswith(".xlsx") else "csv"
         day = as_of or date.today()
-        return await self._export(ctx, "csv", day, _filters(status, level, required, standard_version, overdue,
-                                                            overdue_reason, reannouncement_due, parent_id,
-                                                            include_closed, q))
-
-    @get("/board.xlsx", summary="Export the status board as an Excel workbook (Vietnamese headers)", opt=READ)
-    async def board_xlsx(
-        self, ctx: TenantContext, as_of: AsOf = None, status: list[Status] | None = None,
-        level: list[Level] | None = None, required: bool | None = None,
-        standard_version: Annotated[str | None, Parameter(pattern=r"^(2008|2015|none)$")] = None,
-        overdue: bool | None = None, overdue_reason: OverdueReason | None = None,
-        reannouncement_due: bool | None = None, parent_id: uuid.UUID | None = None, include_closed: bool = False,
-        q: Q = None,
-    ) -> Response:
-        day = as_of or date.today()
-        return await self._export(ctx, "xlsx", day, _filters(status, level, required, standard_version, overdue,
-                                                             overdue_reason, reannouncement_due, parent_id,
-                                                             include_closed, q))
+        return await self._export(ctx, fmt, day, _filters(status, level, required, standard_version, overdue,
+                                                          overdue_reason, reannouncement_due, parent_id,
+                                                          include_closed, q))
 
 
 class RecordController(Controller):

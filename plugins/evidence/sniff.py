@@ -54,9 +54,9 @@ MAX_PACKAGE_DEPTH = 3  # an Office document embedded in one embedded in one ...
 # recognises as another kind (executables, archives, ...) is refused.
 PACKAGE_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/", "application/font-")
 MACRO_CONTENT_TYPES = (b"vbaproject", b"macroenabled", b"ms-office.activex")
-# Errors the zipfile module raises on malformed archives besides BadZipFile (NotImplementedError: a compression
-# method it does not support).
-ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, IndexError,
+# Errors the zipfile module raises on malformed archives besides BadZipFile (RuntimeError also covers its
+# subclass raised for an unsupported compression method).
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, IndexError,
               KeyError, struct.error, zlib.error, UnicodeDecodeError)
 _BAD_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
