@@ -14,16 +14,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from core import __version__, db
 from core.agencies.controllers import AgencyController
-from core.api.audit import AuditController
-from core.api.auth import login, me
-from core.api.health import health, ready
-from core.api.national import national_indicators
+from core.audit.controllers import AuditController
+from core.auth.controllers import login, me
+from core.health import health, ready
+from core.national.controllers import national_indicators
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
-from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
+from core.tenancy.guards import TENANT_PREFIX, provide_ctx, tenant_guard
 from core.logging import configure_logging, request_context_middleware
 from core.notifications.controllers import InboxController, NotificationAdminController
-from core.permissions import CORE_PERMISSIONS
+from core.auth.permissions import CORE_PERMISSIONS
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
 from core.users.controllers import UserController

@@ -93,7 +93,7 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
     import msgspec
 
     from core.agencies.services import code_key
-    from core.tables import Agency
+    from core.agencies.tables import Agency
     from core.users import services
     from core.users.schemas import UserCreate
     from tenants.service import system_ctx

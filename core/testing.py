@@ -183,7 +183,7 @@ async def make_tenant(app: Any):  # noqa: ANN201
 
     from core.auth import hash_password, issue_token
     from core.plugins import get_plugin_system
-    from core.tables import User
+    from core.users.tables import User
     from core.tenancy import Actor
     from core.text import fold
     from tenants import service
@@ -219,7 +219,7 @@ async def make_tenant(app: Any):  # noqa: ANN201
 async def platform_users(app: Any) -> dict[str, dict[str, str]]:
     """Tokens of a platform admin and a national reviewer: {"platform_admin": headers, ...}."""
     from core.auth import hash_password, issue_token
-    from core.tables import User
+    from core.users.tables import User
     from core.tenancy import unscoped
 
     result = {}

@@ -3,10 +3,11 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
 
-from core.guards import require_platform_admin
+from core.tenancy.guards import require_platform_admin
 from core.plugins import get_plugin_system
-from core.tables import Tenant
-from core.tenancy import Actor, TenantContext
+from core.tenancy.tables import Tenant
+from core.tenancy import Actor
+from core.tenancy.context import TenantContext
 from tenants import service
 from tenants.schemas import (ModuleRead, ModuleSwitch, TenantCreate, TenantList, TenantModuleRead, TenantRead,
                              TenantUpdate)

@@ -19,8 +19,11 @@ from core.agencies.services import code_key
 from core.auth import hash_password
 from core.db import transaction
 from core.plugins import get_plugin_system
-from core.tables import Agency, Tenant, User
-from core.tenancy import Actor, TenantContext, unscoped
+from core.agencies.tables import Agency
+from core.tenancy.tables import Tenant
+from core.users.tables import User
+from core.tenancy import Actor, unscoped
+from core.tenancy.context import TenantContext
 from core.text import fold
 from tenants import service
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from litestar import get
 
-from core import hookspecs
+from core.plugins import hookspecs
 from core.app import create_app
 from core.contracts import Indicator, ModuleInfo, Permission, Reminder
 from core.errors import NotFound
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from core.plugins import PluginError, build_plugin_system, get_plugin_system
 from tests.example_plugin import plugin as example
 

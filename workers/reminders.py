@@ -20,10 +20,10 @@ from arq.worker import Retry
 
 from core.contracts import TENANT_ROLES, Reminder
 from core.errors import ProblemError
-from core.notify import notify
+from core.notifications.notify import notify
 from core.plugins import get_plugin_system
-from core.tables import Tenant
-from core.tenancy import system_context
+from core.tenancy.tables import Tenant
+from core.tenancy.context import system_context
 from tenants.service import enabled_modules, info
 from workers.config import WorkerConfig
 from workers.db import write_transaction

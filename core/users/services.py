@@ -9,8 +9,9 @@ import msgspec
 
 from core.auth import hash_password
 from core.errors import BadRequest, Conflict
-from core.tables import User
-from core.tenancy import TenantContext, unscoped
+from core.users.tables import User
+from core.tenancy import unscoped
+from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
 from core.users.schemas import PlatformUserCreate, UserCreate, UserUpdate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from core.contracts import EvidenceTarget, ModuleInfo, Permission
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from plugins.certification import NAME, VERSION
 
 ALL_TENANT_ROLES = ("tenant_admin", "inspector", "agency_officer", "viewer")

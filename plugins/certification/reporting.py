@@ -11,8 +11,8 @@ from typing import Any
 from core.agencies.services import is_active
 from core.contracts import Indicator, Reminder
 from core.errors import Forbidden, NotFound
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from plugins.certification import NAME, rules, services
 from plugins.certification.services import LEVEL_ORDER
 from plugins.certification.tables import QmsEvent, QmsRecord

@@ -23,8 +23,8 @@ from core.agencies.services import is_active
 from core.db import is_sqlite, transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.schemas import to_struct
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from core.text import like_pattern
 from plugins.certification import rules
 from plugins.certification.schemas import (

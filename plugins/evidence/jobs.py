@@ -20,8 +20,9 @@ import structlog
 
 from core.audit import record
 from core.db import transaction
-from core.tables import Tenant
-from core.tenancy import TenantContext, TenantInfo, system_context, unscoped
+from core.tenancy.tables import Tenant
+from core.tenancy import TenantInfo, unscoped
+from core.tenancy.context import TenantContext, system_context
 from plugins.evidence.settings import get_evidence_settings
 from plugins.evidence.storage import LocalStore, Store, get_store, parse_key
 from plugins.evidence.tables import Evidence, EvidenceSettingsRow, EvidenceVersion

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.contracts import ModuleInfo, Permission
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from plugins.evidence import NAME, VERSION
 
 ALL_TENANT_ROLES = ("tenant_admin", "inspector", "agency_officer", "viewer")

@@ -6,7 +6,7 @@ from datetime import date
 
 from core.contracts import EvidenceTarget, Indicator, ModuleInfo, Permission, Reminder
 from core.errors import Forbidden, NotFound
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from tests.example_plugin import NAME, VERSION
 from tests.example_plugin.tables import ExampleNote
 

@@ -114,7 +114,7 @@ def test_worker_commands_explain_a_missing_redis(wconfig) -> None:
 
 async def test_relay_once_drains_the_outbox(make_tenant, redis, wconfig) -> None:
     from core.notifications.tables import OutboxMessage
-    from core.notify import notify
+    from core.notifications.notify import notify
     from core.tenancy import unscoped
     from tests.workers.conftest import run_worker
 

@@ -1,4 +1,4 @@
-"""core.notify: recipients within the tenant, preferences, the outbox written with the business change."""
+"""core.notifications.notify: recipients within the tenant, preferences, the outbox written with the business change."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from core.db import transaction
 from core.errors import BadRequest, NotFound
 from core.notifications.tables import InboxItem, Notification, NotificationDelivery, NotificationPreference, OutboxMessage
-from core.notify import notify
-from core.tables import User
+from core.notifications.notify import notify
+from core.users.tables import User
 from core.tenancy import unscoped
 from core.text import fold
 from tests.example_plugin.tables import ExampleNote

@@ -6,7 +6,7 @@ import pytest
 from arq.jobs import Job
 
 from core.contracts import ModuleInfo
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from core.plugins import PluginError, build_plugin_system
 from core.settings import ConfigurationError
 from workers.config import load_worker_config
@@ -101,7 +101,7 @@ def test_configuration_from_the_environment(monkeypatch):
 
 async def test_plugin_job_queued_through_the_outbox_runs_once_after_commit(make_tenant, redis, wconfig):
     from core.db import transaction
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from tests.workers.conftest import drain
 
     t = await make_tenant(modules=["example"])
@@ -129,7 +129,7 @@ async def test_a_plugin_job_queued_again_after_the_last_one_finished_runs_again(
     """A finished job's kept result must not swallow the next outbox row with the same key (e.g. a second change
     of the same plan an hour later must recompute again)."""
     from core.db import transaction
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from tests.workers.conftest import drain
 
     t = await make_tenant(modules=["example"])
@@ -154,7 +154,7 @@ async def test_the_outbox_refuses_keyword_arguments_the_queue_takes_for_its_own(
     nothing behind it is ever relayed) or change how the job is queued. It is refused when written."""
     from core.db import transaction
     from core.notifications.tables import OutboxMessage
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from core.tenancy import unscoped
     from tests.workers.conftest import drain
 
@@ -174,7 +174,7 @@ async def test_a_plugin_job_asked_for_while_it_runs_runs_again_afterwards(make_t
     until that run is over, then queues the job again (else the second change would never be processed)."""
     from core.db import transaction
     from core.notifications.tables import OutboxMessage
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from core.tenancy import unscoped
     from tests.workers.conftest import drain, run_worker
     from workers.relay import relay_once

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from core.errors import Forbidden, NotFound
-from core.permissions import permissions_for
+from core.auth.permissions import permissions_for
 from core.plugins import get_plugin_system
-from core.tenancy import Actor, TenantContext
+from core.tenancy import Actor
+from core.tenancy.context import TenantContext
 from plugins.certification import reporting
 from plugins.certification.tests.conftest import Api, Seeded, assert_problem
 

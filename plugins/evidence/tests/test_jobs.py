@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from core.plugins import get_plugin_system
-from core.tables import AuditEvent
+from core.audit.tables import AuditEvent
 from core.tenancy import unscoped
 from plugins.evidence.jobs import evidence_purge, evidence_reconcile
 from plugins.evidence.storage import LocalStore, object_key

@@ -9,21 +9,22 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.errors import Forbidden, NotFound
-from core.permissions import permissions_for
-from core.tenancy import Actor, TenantContext, TenantInfo
+from core.auth.permissions import permissions_for
+from core.tenancy import Actor, TenantInfo
+from core.tenancy.context import TenantContext
 
 TENANT_PREFIX = "/api/v1/tenants/{tenant_code:str}"
 
 
 async def load_tenant(code: str) -> TenantInfo | None:
-    from core.tables import Tenant
+    from core.tenancy.tables import Tenant
 
     row = await Tenant.select(Tenant.id, Tenant.code, Tenant.name, Tenant.status).where(Tenant.code == code).first()
     return TenantInfo(**row) if row else None
 
 
 async def module_enabled(tenant_id: Any, module: str) -> bool:
-    from core.tables import TenantModule
+    from core.tenancy.tables import TenantModule
 
     row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == f"{tenant_id}:{module}").first()
     return bool(row and row["enabled"])

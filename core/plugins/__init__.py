@@ -18,7 +18,8 @@ from typing import Any, Iterable
 import pluggy
 import structlog
 
-from core import hookspecs
+from core.plugins import hookspecs
+from core.plugins.hookspecs import hookimpl, hookspec
 from core.contracts import ModuleInfo, Permission
 
 log = structlog.get_logger("isogov.plugins")

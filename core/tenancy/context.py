@@ -1,123 +1,22 @@
-"""The one tenant-scoped access path to tenant-owned rows.
+"""The one tenant-scoped access path to tenant-owned rows: `TenantContext.scope(Table)`.
 
-Every tenant-owned table subclasses `TenantTable` and carries `tenant_id`. Building a query on such a table
-directly (`Agency.select()`) raises `TenantScopeError`: code reaches the rows through `ctx.scope(Table)`,
-which filters by the context's tenant, hides soft-deleted rows, and audits every write in the same
-transaction. Platform code that must read across tenants (login, national aggregates, workers) says so
-explicitly with `with unscoped():`.
+A scope filters by the context's tenant, hides soft-deleted rows, and audits every write in the same
+transaction (core.audit). What a context is and how the ORM wall works: core.tenancy.base.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
-from piccolo.table import Table
-
+from core.agencies.tables import Agency
+from core.audit import record
+from core.db import transaction
 from core.errors import Forbidden, NotFound
-
-_ACCESS: ContextVar[int] = ContextVar("isogov_tenant_access", default=0)
-
-
-class TenantScopeError(RuntimeError):
-    """A tenant-owned table was queried outside the tenant-scoped access path."""
-
-
-@contextmanager
-def unscoped() -> Iterator[None]:
-    """Allow queries on tenant-owned tables across tenants. For platform code only; grep for it in review."""
-    token = _ACCESS.set(_ACCESS.get() + 1)
-    try:
-        yield
-    finally:
-        _ACCESS.reset(token)
-
-
-def _guard(table: type[Table]) -> None:
-    if not _ACCESS.get():
-        raise TenantScopeError(
-            f"{table.__name__} is tenant-owned: query it through TenantContext.scope({table.__name__}) "
-            "(or `with core.tenancy.unscoped():` in platform code)"
-        )
-
-
-class TenantTable(Table):
-    """Base of every tenant-owned table. Subclasses must define `tenant_id = UUID(...)`.
-
-    Optional class attributes: `audit_redact` (columns masked in audit rows).
-    """
-
-    audit_redact: tuple[str, ...] = ()
-
-    @classmethod
-    def select(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().select(*args, **kwargs)
-
-    @classmethod
-    def objects(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().objects(*args, **kwargs)
-
-    @classmethod
-    def insert(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().insert(*args, **kwargs)
-
-    @classmethod
-    def update(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().update(*args, **kwargs)
-
-    @classmethod
-    def delete(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().delete(*args, **kwargs)
-
-    @classmethod
-    def count(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().count(*args, **kwargs)
-
-    @classmethod
-    def exists(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().exists(*args, **kwargs)
-
-    @classmethod
-    def raw(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().raw(*args, **kwargs)
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    id: uuid.UUID
-    code: str
-    name: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a signed-in user (with the tenant it belongs to), or the system (CLI, workers, seed)."""
-
-    id: uuid.UUID | None
-    email: str
-    role: str
-    tenant_id: uuid.UUID | None = None
-    agency_id: uuid.UUID | None = None
-    full_name: str = ""
-    tenant: TenantInfo | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> "Actor":
-        return cls(id=None, email=name, role="platform_admin", full_name=name)
+from core.tenancy.base import Actor, TenantInfo, TenantTable, unscoped
 
 
 def _now() -> datetime:
@@ -195,9 +94,6 @@ class Scope:
         return row
 
     async def insert(self, values: dict[str, Any], *, action: str = "create") -> dict[str, Any]:
-        from core.audit import record
-        from core.db import transaction
-
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
@@ -210,9 +106,6 @@ class Scope:
         return row
 
     async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
-        from core.audit import record
-        from core.db import transaction
-
         values = {k: v for k, v in values.items() if k not in {"id", "tenant_id"}}
         if "updated_at" in {c._meta.name for c in self.table._meta.columns}:
             values.setdefault("updated_at", _now())
@@ -264,8 +157,6 @@ class TenantContext:
         """The agency and all its sub-units (current and closed) in this tenant."""
         if root_id in self._subtree_cache:
             return self._subtree_cache[root_id]
-        from core.tables import Agency
-
         rows = await self.scope(Agency).select(Agency.id, Agency.parent_id)
         children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
         for row in rows:
@@ -292,8 +183,6 @@ class TenantContext:
 
     async def ensure_agency(self, agency_id: Any, *, write: bool = False) -> dict[str, Any]:
         """Return the agency row; 404 when it is not this tenant's, 403 when an agency officer may not write it."""
-        from core.tables import Agency
-
         row = await self.scope(Agency).get(agency_id, label="agency")
         if write:
             allowed = await self.writable_agency_ids()

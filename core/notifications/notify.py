@@ -9,7 +9,7 @@ shown once.
 Example (a plugin service)::
 
     from core.db import transaction
-    from core.notify import notify
+    from core.notifications.notify import notify
 
     async with transaction():
         visit = await ctx.scope(Visit).insert({...})
@@ -25,7 +25,7 @@ import uuid
 from typing import Iterable
 
 from core.notifications.services import CHANNELS, EMAIL_MODES, create_notification
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 
 __all__ = ["notify", "CHANNELS", "EMAIL_MODES"]
 

@@ -14,8 +14,9 @@ from litestar.params import Parameter
 
 from core.errors import Forbidden
 from core.plugins import get_plugin_system
-from core.tables import Tenant, TenantModule
-from core.tenancy import TenantInfo, system_context
+from core.tenancy.tables import Tenant, TenantModule
+from core.tenancy import TenantInfo
+from core.tenancy.context import system_context
 
 
 class TenantFigures(msgspec.Struct):
