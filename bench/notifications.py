@@ -152,7 +152,7 @@ async def isogov_path(n: int, log: Path) -> tuple[float, float, list[float]]:
     from core.settings import get_settings
     from core.notifications.tables import InboxItem, NotificationPreference
     from core.notifications.notify import notify
-    from core.users.tables import User
+    from core.users.services import add_user
     from core.tenancy import Actor, unscoped
     from tenants import service
     from workers.config import get_worker_config
@@ -166,8 +166,8 @@ async def isogov_path(n: int, log: Path) -> tuple[float, float, list[float]]:
     redis = await connect(config)
     await service.create_tenant("bench", "Tỉnh Đo Lường", [], Actor.system("bench"))
     ctx = await service.system_ctx("bench", "bench")
-    user = await ctx.scope(User).insert({"email": "inspector@bench.test", "full_name": "Thanh tra",
-                                         "full_name_folded": "thanh tra", "role": "inspector", "password_hash": "x"})
+    user = await add_user(ctx, email="inspector@bench.test", full_name="Thanh tra", role="inspector",
+                          agency_id=None, password_hash="x")
     await ctx.scope(NotificationPreference).insert({"user_id": user["id"], "kind": "*",
                                                     "key": f"{user['id']}:*", "in_app": True, "email": "off"})
 

@@ -7,4 +7,4 @@ from core.plugins import get_plugin_system
 
 DB = engine()
 
-APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "core.notifications.piccolo_app", *get_plugin_system().piccolo_apps()])
+APP_REGISTRY = AppRegistry(apps=get_plugin_system().piccolo_apps())

@@ -11,6 +11,8 @@ from core.tenancy.base import TenantTable
 class AuditEvent(TenantTable, tablename="audit_event"):
     """Who did what to which entity, with the state before and after. Written only by core.audit."""
 
+    scope_writable = False
+
     id = UUID(primary_key=True)
     tenant_id = UUID(null=True, default=None, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)

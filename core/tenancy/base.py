@@ -48,10 +48,16 @@ def _guard(table: type[Table]) -> None:
 class TenantTable(Table):
     """Base of every tenant-owned table. Subclasses must define `tenant_id = UUID(...)`.
 
-    Optional class attributes: `audit_redact` (columns masked in audit rows).
+    Optional class attributes:
+    - `audit_redact`: columns masked in audit rows;
+    - `private_columns`: columns a scope never returns and refuses to write unless its owner opened it with
+      `ctx.scope(Table, private=True)` (the users' password hashes);
+    - `scope_writable`: False for tables written only by their own mechanism (audit events).
     """
 
     audit_redact: tuple[str, ...] = ()
+    private_columns: tuple[str, ...] = ()
+    scope_writable: bool = True
 
     @classmethod
     def select(cls, *args: Any, **kwargs: Any):  # type: ignore[override]

@@ -30,6 +30,34 @@ async def module_enabled(tenant_id: Any, module: str) -> bool:
     return bool(row and row["enabled"])
 
 
+async def enabled_modules(tenant_id: Any) -> list[str]:
+    """The modules switched on for a tenant (built-in parts are always on and not listed)."""
+    from core.tenancy.tables import TenantModule
+
+    rows = await TenantModule.select(TenantModule.module).where(
+        (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True))  # noqa: E712
+    return sorted(row["module"] for row in rows)
+
+
+async def tenants_with_module(module: str) -> list[str]:
+    """Codes of the active tenants that have `module` switched on (every active tenant for a built-in part)."""
+    from core.plugins import get_plugin_system
+    from core.tenancy.tables import Tenant, TenantModule
+
+    mod = get_plugin_system().modules.get(module)
+    if mod is not None and mod.info.builtin:
+        rows = await Tenant.select(Tenant.code).where(Tenant.status == "active").order_by(Tenant.code)
+        return [row["code"] for row in rows]
+    switched = await TenantModule.select(TenantModule.tenant_id).where(
+        (TenantModule.module == module) & (TenantModule.enabled == True))  # noqa: E712
+    ids = [row["tenant_id"] for row in switched]
+    if not ids:
+        return []
+    rows = await Tenant.select(Tenant.code).where(Tenant.id.is_in(ids) & (Tenant.status == "active")).order_by(
+        Tenant.code)
+    return [row["code"] for row in rows]
+
+
 async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """404 unless the user belongs to the tenant (or is a platform admin) and the module is enabled there;
     403 unless the user's role has the handler's permission."""

@@ -13,6 +13,7 @@ class User(TenantTable, tablename="app_user"):
     """A person who signs in. Platform users (platform_admin, national_reviewer) have no tenant."""
 
     audit_redact = ("password_hash",)
+    private_columns = ("password_hash",)  # only core.users reads or writes it
 
     id = UUID(primary_key=True)
     tenant_id = UUID(null=True, default=None, index=True)

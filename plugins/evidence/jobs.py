@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from core.audit import record
+from core.contracts import Schedule
 from core.db import transaction
 from core.tenancy.tables import Tenant
 from core.tenancy import TenantInfo, unscoped
@@ -164,10 +165,14 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
             "missing_objects": missing, "missing_by_tenant": dict(by_tenant), "foreign": foreign}
 
 
-def cron_jobs() -> list[Any]:
-    from arq.cron import cron
+def schedules() -> list[Schedule]:
+    async def purge(ctx: Any) -> Any:
+        return await evidence_purge(None)
+
+    async def reconcile(ctx: Any) -> Any:
+        return await evidence_reconcile(None)
 
     return [
-        cron(evidence_purge, name="evidence_purge", hour={2}, minute={30}, run_at_startup=False),
-        cron(evidence_reconcile, name="evidence_reconcile", hour={3}, minute={30}, run_at_startup=False),
+        Schedule(name="evidence_purge", func=purge, hour=2, minute=30),
+        Schedule(name="evidence_reconcile", func=reconcile, hour=3, minute=30),
     ]

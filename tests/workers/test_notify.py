@@ -142,7 +142,7 @@ async def test_preferences_choose_channels_most_specific_first(make_tenant):
         nid = await notify(ctx, kind=kind, title="x", recipients=[uid])
         return {(r["channel"], r["status"]) for r in await _deliveries(nid)}
 
-    assert await channels("other.thing") == {("in_app", "pending")}
+    assert await channels("reminder.other.thing") == {("in_app", "pending")}
     assert await channels("example.quiet") == {("in_app", "pending"), ("email", "digest")}
     assert await channels("example.loud") == {("email", "pending")}
     assert await channels("example.loud.sub") == {("email", "pending")}

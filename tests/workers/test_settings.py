@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from arq.jobs import Job
 
@@ -43,8 +45,8 @@ class _JobsA:
         return [recompute]
 
     @hookimpl
-    def isogov_cron_jobs(self):
-        return ["not a cron job"]
+    def isogov_schedules(self):
+        return ["not a schedule"]
 
 
 class _JobsB:
@@ -59,12 +61,44 @@ class _JobsB:
         return [recompute]
 
 
-def test_two_jobs_with_one_name_or_a_bad_cron_fail_start_up(wconfig):
-    system = build_plugin_system(plugins=[_JobsA(), _JobsB()])
-    with pytest.raises(PluginError, match="recompute.*defined twice"):
-        collect_jobs(wconfig, system)
-    with pytest.raises(PluginError, match="must return arq.cron.cron"):
-        collect_cron_jobs(wconfig, system)
+def test_two_jobs_with_one_name_or_a_bad_schedule_fail_start_up(wconfig):
+    with pytest.raises(PluginError, match="job 'recompute' is defined twice: by 'b' and 'a'"):
+        build_plugin_system(plugins=[_JobsB(), _JobsBTwin()])
+    with pytest.raises(PluginError, match="isogov_schedules must return core.contracts.Schedule"):
+        build_plugin_system(plugins=[_JobsA()])
+
+
+class _JobsBTwin(_JobsB):
+    @hookimpl
+    def isogov_module(self):
+        return ModuleInfo(name="a", title_vi="A", title_en="A", version="1")
+
+
+async def test_a_per_tenant_schedule_runs_once_for_each_tenant_with_the_module(wconfig, redis, make_tenant, client):
+    from arq.jobs import Job
+
+    from tests.workers.conftest import run_worker
+
+    on = [await make_tenant(modules=["example"]) for _ in range(2)]
+    off = await make_tenant(modules=[])
+    for n, t in enumerate(on):
+        for i in range(n + 1):
+            await client.post(t.url("/example/notes"), headers=t.headers(),
+                              json={"agency_id": str(t.agencies["D1"]), "title": f"note {i}"})
+    cron_job = {c.name: c for c in collect_cron_jobs(wconfig)}["cron:example_nightly"]
+    assert (cron_job.hour, cron_job.minute) == ({1}, {15})
+    assert "schedule:example_nightly" in {f.name for f in collect_jobs(wconfig)}
+    tick = {"redis": redis, "config": wconfig, "job_id": f"cron:example_nightly:{uuid.uuid4().hex}"}
+    queued = await cron_job.coroutine(tick)
+    assert queued >= 2
+    assert await cron_job.coroutine(tick) == queued  # the same tick again queues nothing new (same job ids)
+    await run_worker(redis, wconfig)
+    results = {}
+    for t in on + [off]:
+        job = Job(f"schedule:example_nightly:{t.code}:{tick['job_id']}", redis, _queue_name=wconfig.queue)
+        info = await job.result_info()
+        results[t.code] = info.result if info else None
+    assert results == {on[0].code: 1, on[1].code: 2, off.code: None}
 
 
 def test_configuration_from_the_environment(monkeypatch):
