@@ -174,14 +174,23 @@ async def test_hook_isogov_schedules(make_tenant: Any, client: Any) -> None:
     assert await schedule.func(await t.ctx()) == 1  # the job receives a context of its tenant
 
 
-def test_hook_isogov_cli_commands() -> None:
-    from click.testing import CliRunner
-
-    from core.cli import main
+async def test_hook_isogov_cli_commands(make_tenant: Any, client: Any) -> None:
+    import asyncio
+    import sys
 
     assert "example-count" in [c.name for c in get_plugin_system().cli_commands()]
-    result = CliRunner().invoke(main, ["example-count", "no-such-tenant"])
-    assert result.exit_code != 0 and "not found" in result.output
+    t = await make_tenant()
+    await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": "a"})
+
+    async def isogov(*args: str) -> tuple[int, str]:  # the real command line, in its own process
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "core.cli", *args,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        return proc.returncode or 0, out.decode()
+
+    assert await isogov("example-count", t.code) == (0, "notes: 1\n")
+    code, out = await isogov("example-count", "no-such-tenant")
+    assert code != 0 and "not found" in out
 
 
 async def test_hook_isogov_notification_kinds(make_tenant: Any) -> None:
