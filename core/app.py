@@ -21,7 +21,8 @@ from core.api.national import national_indicators
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
 from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
-from core.logging import configure_logging, request_context_middleware
+from core.logging import configure_logging, on_app_init as logging_on_app_init
+from core.metrics import metrics, on_app_init as metrics_on_app_init
 from core.notifications.controllers import InboxController, NotificationAdminController
 from core.permissions import CORE_PERMISSIONS
 from core.plugins import PluginError, PluginSystem, get_plugin_system
@@ -96,15 +97,15 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         await db.stop()
 
     app = Litestar(
-        route_handlers=[health, ready, login, me, list_modules, national_indicators, TenantsController, InboxController,
-                        tenant_router,
+        route_handlers=[health, ready, metrics, login, me, list_modules, national_indicators, TenantsController,
+                        InboxController, tenant_router,
                         *_plugin_routers(system)],
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_app_init=[jwt_auth.on_app_init],
+        # outermost: request context, then metrics, then authentication
+        on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        middleware=[request_context_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="isogov", version=__version__, path="/schema",

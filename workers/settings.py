@@ -23,6 +23,7 @@ from core import db
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
+from workers.metrics import instrument
 from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
 from workers.queue import redis_settings
 from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
@@ -130,7 +131,7 @@ def worker_settings(config: WorkerConfig | None = None, *, relay: bool = True, m
     """Keyword arguments of `arq.worker.Worker` for a worker; `overrides` win (tests: burst, redis_pool, ...)."""
     config = config or get_worker_config()
     settings: dict[str, Any] = {
-        "functions": collect_jobs(config),
+        "functions": instrument(collect_jobs(config)),  # outcomes counted for GET /metrics
         "queue_name": config.queue,
         "max_jobs": config.max_jobs,
         "poll_delay": config.poll_delay,
@@ -147,7 +148,7 @@ def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = 
     config = config or get_worker_config()
     settings: dict[str, Any] = {
         "functions": [],
-        "cron_jobs": collect_cron_jobs(config),
+        "cron_jobs": instrument(collect_cron_jobs(config)),
         "queue_name": config.scheduler_queue,
         "max_jobs": 4,
         "poll_delay": 0.5,
