@@ -76,8 +76,9 @@ async def test_jobs_deliveries_and_outbox_after_real_jobs(client: Any, make_tena
 
     assert value(after, "isogov_outbox_backlog") == 0
     delta = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)  # noqa: E731
-    assert delta("isogov_notification_deliveries", channel="in_app", status="sent") == 1
-    assert delta("isogov_notification_deliveries", channel="email", status="failed") == 1
+    # at least ours: the drain also delivers what earlier tests of the session left pending
+    assert delta("isogov_notification_deliveries", channel="in_app", status="sent") >= 1
+    assert delta("isogov_notification_deliveries", channel="email", status="failed") >= 1
     assert delta("isogov_jobs_total", job="core:deliver", outcome="complete") >= 2
     assert delta("isogov_jobs_total", job="core:deliver", outcome="retried") >= 1
     assert value(after, "isogov_jobs_queued", queue=wconfig.queue) == 0
