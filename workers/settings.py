@@ -25,7 +25,7 @@ from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
 from workers.metrics import instrument
 from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
-from workers.queue import redis_settings
+from workers.queue import health_check_key, redis_settings
 from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
 
 log = structlog.get_logger("isogov.worker")
@@ -163,6 +163,7 @@ def _complete(settings: dict[str, Any], config: WorkerConfig, overrides: dict[st
     the Redis connection (unless a test passes its own pool); `overrides` win."""
     settings = {"keep_result": 3600, "health_check_interval": 60, "timezone": config.timezone,
                 "ctx": {"config": config}, **settings}
+    settings["health_check_key"] = health_check_key(settings["queue_name"])
     if "redis_pool" not in overrides:
         settings["redis_settings"] = redis_settings(config)
     settings.update(overrides)
