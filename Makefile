@@ -35,9 +35,11 @@ test-postgres: install services
 services:
 	@bash tests/ensure_services.sh
 
-# Recompiles the lock from pyproject.toml (names, versions, hashes; no download addresses).
+# Recompiles the locks from pyproject.toml (names, versions, hashes; no download addresses):
+# requirements.lock for development and tests, requirements-prod.lock (no dev tools) for the image.
 lock:
-	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(UV) pip compile --quiet pyproject.toml --extra dev --extra build --generate-hashes --python-version 3.11 -o requirements.lock
+	$(UV) pip compile --quiet pyproject.toml --extra build -c requirements.lock --generate-hashes --python-version 3.11 -o requirements-prod.lock
 
 bench: install services
 	$(PY) bench/run_all.py

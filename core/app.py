@@ -19,7 +19,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from core import __version__, db
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
-from core.logging import configure_logging, request_context_middleware
+from core.logging import configure_logging, on_app_init as logging_on_app_init
+from core.metrics import on_app_init as metrics_on_app_init
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
 from core.tenancy.guards import TENANT_PREFIX, provide_ctx, tenant_guard
@@ -104,10 +105,10 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         route_handlers=_route_handlers(system),
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_app_init=[jwt_auth.on_app_init],
+        # outermost: request context, then metrics, then authentication
+        on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        middleware=[request_context_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="isogov", version=__version__, path="/schema",

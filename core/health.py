@@ -1,4 +1,4 @@
-"""Liveness (`/health`, no I/O) and readiness (`/ready`: database and Redis), as a built-in plugin."""
+"""Liveness (`/health`, no I/O), readiness (`/ready`: database and Redis) and `/metrics`, as a built-in plugin."""
 
 from __future__ import annotations
 
@@ -59,4 +59,6 @@ def isogov_module():
 
 @hookimpl
 def isogov_route_handlers():
-    return [Routes(handlers=(health, ready), under="root")]
+    from core.metrics import metrics
+
+    return [Routes(handlers=(health, ready, metrics), under="root")]

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import structlog
+from litestar.config.app import AppConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.settings import Settings
@@ -29,6 +30,12 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+
+
+def on_app_init(app_config: AppConfig) -> AppConfig:
+    """Puts the request context middleware outermost, so the user bound by authentication stays on the lines."""
+    app_config.middleware.insert(0, request_context_middleware)
+    return app_config
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
@@ -56,6 +63,9 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_wrapper)
+        except Exception as exc:  # answered by the exception handlers outside (e.g. 401 from authentication)
+            status["code"] = getattr(exc, "status_code", 500)
+            raise
         finally:
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status["code"],
                      ms=round((time.perf_counter() - started) * 1000, 1))

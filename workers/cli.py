@@ -83,15 +83,15 @@ def run_relay(once: bool = False) -> int:
 
 
 def check(scheduler: bool = False) -> int:
-    """0 when a worker (or the scheduler) of this queue reported itself alive in the last minute, else 1."""
+    """0 when the worker (or the scheduler) on this host (pod) reported itself alive in the last minute, else 1."""
     from arq.worker import async_check_health
 
     from workers.config import get_worker_config
-    from workers.queue import redis_settings
+    from workers.queue import health_check_key, redis_settings
 
     config = get_worker_config()
     queue = config.scheduler_queue if scheduler else config.queue
-    return asyncio.run(async_check_health(redis_settings(config), f"{queue}:health-check", queue))
+    return asyncio.run(async_check_health(redis_settings(config), health_check_key(queue), queue))
 
 
 @click.command("worker")

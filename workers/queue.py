@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from core.settings import ConfigurationError
@@ -18,3 +20,8 @@ def redis_settings(config: WorkerConfig) -> RedisSettings:
 async def connect(config: WorkerConfig) -> ArqRedis:
     """A connection pool to the queue; arq's `enqueue_job` on it puts jobs on `config.queue` by default."""
     return await create_pool(redis_settings(config), default_queue_name=config.queue)
+
+
+def health_check_key(queue: str) -> str:
+    """Each host (a pod in Kubernetes) beats under its own key, so `--check` as a liveness probe tests that pod."""
+    return f"{queue}:health-check:{socket.gethostname()}"

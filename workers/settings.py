@@ -24,8 +24,9 @@ from core.contracts import Schedule
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
+from workers.metrics import instrument
 from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
-from workers.queue import redis_settings
+from workers.queue import health_check_key, redis_settings
 from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
 
 log = structlog.get_logger("isogov.worker")
@@ -176,7 +177,7 @@ def worker_settings(config: WorkerConfig | None = None, *, relay: bool = True, m
     """Keyword arguments of `arq.worker.Worker` for a worker; `overrides` win (tests: burst, redis_pool, ...)."""
     config = config or get_worker_config()
     settings: dict[str, Any] = {
-        "functions": collect_jobs(config),
+        "functions": instrument(collect_jobs(config)),  # outcomes counted for GET /metrics
         "queue_name": config.queue,
         "max_jobs": config.max_jobs,
         "poll_delay": config.poll_delay,
@@ -193,7 +194,7 @@ def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = 
     config = config or get_worker_config()
     settings: dict[str, Any] = {
         "functions": [],
-        "cron_jobs": collect_cron_jobs(config),
+        "cron_jobs": instrument(collect_cron_jobs(config)),
         "queue_name": config.scheduler_queue,
         "max_jobs": 4,
         "poll_delay": 0.5,
@@ -208,6 +209,7 @@ def _complete(settings: dict[str, Any], config: WorkerConfig, overrides: dict[st
     the Redis connection (unless a test passes its own pool); `overrides` win."""
     settings = {"keep_result": 3600, "health_check_interval": 60, "timezone": config.timezone,
                 "ctx": {"config": config}, **settings}
+    settings["health_check_key"] = health_check_key(settings["queue_name"])
     if "redis_pool" not in overrides:
         settings["redis_settings"] = redis_settings(config)
     settings.update(overrides)

@@ -17,6 +17,8 @@ from typing import Any, AsyncIterator
 
 import pytest
 
+from core.metrics import jobs_key
+
 QUEUE = f"isogov-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 os.environ["ISOGOV_QUEUE"] = QUEUE
 
@@ -41,8 +43,10 @@ async def redis(wconfig: Any, migrated: None) -> AsyncIterator[Any]:
 
     pool = await connect(wconfig)
     yield pool
-    await pool.delete(wconfig.queue, f"{wconfig.queue}:health-check", wconfig.scheduler_queue,
-                      f"{wconfig.scheduler_queue}:health-check")
+    from workers.queue import health_check_key
+
+    await pool.delete(wconfig.queue, health_check_key(wconfig.queue), wconfig.scheduler_queue,
+                      health_check_key(wconfig.scheduler_queue), jobs_key(wconfig.queue))
     await pool.aclose()
 
 
