@@ -130,8 +130,11 @@ def seed_demo() -> None:
 def _serve(host: str, port: int) -> None:
     import uvicorn
 
+    from uvicorn.config import LOGGING_CONFIG
+
+    # with JSON logs, uvicorn's own lines go through the root logger (JSON) instead of its plain handlers
     uvicorn.run("core.app:app_from_env", factory=True, host=host, port=port, log_level="warning",
-                proxy_headers=True, access_log=False)
+                proxy_headers=True, access_log=False, log_config=None if get_settings().log_json else LOGGING_CONFIG)
 
 
 @main.command(help="Serve the API (production: behind a reverse proxy).")

@@ -333,3 +333,12 @@ def test_the_chart_readme_documents_every_value() -> None:
     assert not missing, f"values without a line in helm/isogov/README.md: {missing}"
     undocumented = [k for k in defaults["config"] if f"`{k}`" not in (ROOT / "README.md").read_text(encoding="utf-8")]
     assert not undocumented
+
+
+@pytest.mark.parametrize("values_set", sorted(VALUE_SETS))
+def test_helm_lint_is_clean(values_set: str) -> None:
+    import helm_python
+
+    report = helm_python.lint(CHART, VALUE_SETS[values_set], strict=True, kube_version="v1.37.0")
+    assert report["total_charts_linted"] == 1 and not report["errors"]
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []  # warnings and errors; "icon is recommended" is info
