@@ -189,7 +189,8 @@ def test_the_migration_hook_runs_after_what_it_reads(rendered: Any, values_set: 
     # earlier Argo CD sync wave: it exists before the Job on the first install too (the mastodon/chart#73 pain)
     for kind, name in needed:
         doc = by_kind(docs, kind)[name]
-        assert set(annotations(doc)["helm.sh/hook"].split(",")) >= {"pre-install", "pre-upgrade"}, (kind, name)
+        # pre-rollback too: a rollback brings back the configuration of the release it returns to
+        assert set(annotations(doc)["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade", "pre-rollback"}, name
         assert hook_weight(doc) < hook_weight(job), (kind, name)
         assert annotations(doc)["argocd.argoproj.io/hook"] == "PreSync"
         assert int(annotations(doc)["argocd.argoproj.io/sync-wave"]) < int(notes["argocd.argoproj.io/sync-wave"])
@@ -267,7 +268,8 @@ def test_every_readme_setting_reaches_the_pods(rendered: Any) -> None:
     variables = readme_variables()
     assert len(variables) > 40
     missing = sorted(v for v in variables - secret_vars if v not in defaults["config"] and v not in config)
-    assert not missing, f"README settings the chart cannot set: {missing}"
+    assert not missing, (f"README settings the chart cannot set: {missing}; add each to `config` in helm/isogov/values.yaml, "
+                         "values.schema.json and the chart README (or to the chart Secret when it is secret)")
     assert set(config) - set(defaults["config"]) == {"ISOGOV_ENV", "ISOGOV_HOST", "ISOGOV_PORT", "ISOGOV_VAR_DIR"}
     assert config["ISOGOV_ENV"] == "production" and config["ISOGOV_VAR_DIR"].startswith("/tmp/")
     assert secret_vars - {"ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD"} <= set(secret)
