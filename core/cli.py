@@ -105,8 +105,11 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
 def serve(host: str, port: int) -> None:
     import uvicorn
 
+    from uvicorn.config import LOGGING_CONFIG
+
+    # with JSON logs, uvicorn's own lines go through the root logger (JSON) instead of its plain handlers
     uvicorn.run("core.app:app_from_env", factory=True, host=host, port=port, log_level="warning",
-                proxy_headers=True, access_log=False)
+                proxy_headers=True, access_log=False, log_config=None if get_settings().log_json else LOGGING_CONFIG)
 
 
 @main.command(help="Serve the API (production: behind a reverse proxy).")

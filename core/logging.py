@@ -29,7 +29,22 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "isogov_json", False)]:
+        root.removeHandler(handler)
+    if not settings.log_json:
+        logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+        return
+    # production: the lines of libraries (arq, uvicorn, piccolo) become JSON objects too, with the bound context
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                           structlog.stdlib.add_logger_name, structlog.processors.TimeStamper(fmt="iso", utc=True)],
+    ))
+    handler.isogov_json = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def on_app_init(app_config: AppConfig) -> AppConfig:

@@ -28,11 +28,13 @@ from typing import Any, Iterable
 from litestar import Response, get
 from litestar.config.app import AppConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics,
+                               generate_latest)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from core.settings import get_settings
 
+disable_created_metrics()  # no `_created` twin of every counter: Prometheus does not need it
 REGISTRY = CollectorRegistry(auto_describe=True)
 HTTP_REQUESTS = Counter("isogov_http_requests", "HTTP requests answered, by route template and status",
                         ["method", "route", "status"], registry=REGISTRY)

@@ -189,7 +189,8 @@ def test_the_migration_hook_runs_after_what_it_reads(rendered: Any, values_set: 
     # earlier Argo CD sync wave: it exists before the Job on the first install too (the mastodon/chart#73 pain)
     for kind, name in needed:
         doc = by_kind(docs, kind)[name]
-        assert set(annotations(doc)["helm.sh/hook"].split(",")) >= {"pre-install", "pre-upgrade"}, (kind, name)
+        # pre-rollback too: a rollback brings back the configuration of the release it returns to
+        assert set(annotations(doc)["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade", "pre-rollback"}, name
         assert hook_weight(doc) < hook_weight(job), (kind, name)
         assert annotations(doc)["argocd.argoproj.io/hook"] == "PreSync"
         assert int(annotations(doc)["argocd.argoproj.io/sync-wave"]) < int(notes["argocd.argoproj.io/sync-wave"])
@@ -267,7 +268,8 @@ def test_every_readme_setting_reaches_the_pods(rendered: Any) -> None:
     variables = readme_variables()
     assert len(variables) > 40
     missing = sorted(v for v in variables - secret_vars if v not in defaults["config"] and v not in config)
-    assert not missing, f"README settings the chart cannot set: {missing}"
+    assert not missing, (f"README settings the chart cannot set: {missing}; add each to `config` in helm/isogov/values.yaml, "
+                         "values.schema.json and the chart README (or to the chart Secret when it is secret)")
     assert set(config) - set(defaults["config"]) == {"ISOGOV_ENV", "ISOGOV_HOST", "ISOGOV_PORT", "ISOGOV_VAR_DIR"}
     assert config["ISOGOV_ENV"] == "production" and config["ISOGOV_VAR_DIR"].startswith("/tmp/")
     assert secret_vars - {"ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD"} <= set(secret)
@@ -333,3 +335,12 @@ def test_the_chart_readme_documents_every_value() -> None:
     assert not missing, f"values without a line in helm/isogov/README.md: {missing}"
     undocumented = [k for k in defaults["config"] if f"`{k}`" not in (ROOT / "README.md").read_text(encoding="utf-8")]
     assert not undocumented
+
+
+@pytest.mark.parametrize("values_set", sorted(VALUE_SETS))
+def test_helm_lint_is_clean(values_set: str) -> None:
+    import helm_python
+
+    report = helm_python.lint(CHART, VALUE_SETS[values_set], strict=True, kube_version="v1.37.0")
+    assert report["total_charts_linted"] == 1 and not report["errors"]
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []  # warnings and errors; "icon is recommended" is info

@@ -1,12 +1,16 @@
-"""Production logs: one JSON object per line, each request's line carrying its request id, tenant and user."""
+"""Production logs: one JSON object per line (libraries' lines too), each request's line carrying its request id,
+tenant and user."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import json
+import logging
 import sys
 from typing import Any
+
+import structlog
 
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -25,6 +29,9 @@ async def test_json_request_lines_carry_request_id_tenant_and_user(client: Any, 
         generated = r.headers["x-request-id"]
         refused = await client.get(t.url("/agencies"), headers={"X-Request-ID": "req-no-token"})
         assert refused.status_code == 401
+        structlog.contextvars.bind_contextvars(job_id="deliver:42")
+        logging.getLogger("arq.worker").warning("job %s took %ss", "deliver:42", 3)  # a library's own line
+        structlog.contextvars.clear_contextvars()
     finally:
         configure_logging(get_settings())
     lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
@@ -36,3 +43,7 @@ async def test_json_request_lines_carry_request_id_tenant_and_user(client: Any, 
     health = requests[generated]  # a new id when the client sent none, and no tenant leaking from the last request
     assert requests["req-no-token"]["status"] == 401 and "user_id" not in requests["req-no-token"]
     assert len(generated) == 32 and "tenant" not in health and "user_id" not in health
+    library = [line for line in lines if line.get("logger") == "arq.worker"]
+    assert library == [{"event": "job deliver:42 took 3s", "job_id": "deliver:42", "level": "warning",
+                        "logger": "arq.worker", "timestamp": library[0]["timestamp"]}]
+    assert not [h for h in logging.getLogger().handlers if getattr(h, "isogov_json", False)]  # embedded: plain again

@@ -47,6 +47,7 @@ async def test_http_series_use_route_templates_and_statuses(client: Any, make_te
     count = "isogov_http_request_duration_seconds_count"
     assert value(after, count, method="GET", route=route) - value(before, count, method="GET", route=route) == 3
     assert value(after, "isogov_http_request_duration_seconds_bucket", method="GET", route=route, le="+Inf") >= 3
+    assert not [name for name in names(after) if name.endswith("_created")]
 
 
 async def test_database_pool_and_sources(client: Any) -> None:

@@ -74,10 +74,11 @@ app.kubernetes.io/part-of: isogov
 {{/*
 Annotations of the resources the migration Job needs (ConfigMap, Secret, ServiceAccount): they are hooks of a
 lower weight, so Helm (and Argo CD, as PreSync with a lower sync wave) creates them before the Job runs, also on
-the very first install. Regular resources would be created only after the pre-install hooks.
+the very first install. Regular resources would be created only after the pre-install hooks. pre-rollback: a
+`helm rollback` brings back the configuration of the release it returns to.
 */}}
 {{- define "isogov.prerequisiteHook" -}}
-helm.sh/hook: pre-install,pre-upgrade
+helm.sh/hook: pre-install,pre-upgrade,pre-rollback
 helm.sh/hook-weight: "-10"
 helm.sh/hook-delete-policy: before-hook-creation
 argocd.argoproj.io/hook: PreSync
