@@ -5,7 +5,7 @@
 1. Baseline: one arq worker process with a no-op job; N jobs are queued with arq's `enqueue_job` while it runs;
    the clock stops when the queue is empty (arq removes a job from the queue after it finished).
 2. isogov: one `isogov worker` process (arq worker + outbox relay) on the same Redis, with the same max_jobs and
-   poll delay. N notifications to one user (in-app channel) are written with `core.notify` in one transaction;
+   poll delay. N notifications to one user (in-app channel) are written with `core.notifications.notify` in one transaction;
    the clock starts at its commit and stops when the N inbox items exist: outbox -> relay -> worker -> inbox.
 
 Both rates and their ratio are printed, and the cost of writing the notifications (the business side) apart.
@@ -151,8 +151,8 @@ async def isogov_path(n: int, log: Path) -> tuple[float, float, list[float]]:
     from core.logging import configure_logging
     from core.settings import get_settings
     from core.notifications.tables import InboxItem, NotificationPreference
-    from core.notify import notify
-    from core.tables import User
+    from core.notifications.notify import notify
+    from core.users.services import add_user
     from core.tenancy import Actor, unscoped
     from tenants import service
     from workers.config import get_worker_config
@@ -166,8 +166,8 @@ async def isogov_path(n: int, log: Path) -> tuple[float, float, list[float]]:
     redis = await connect(config)
     await service.create_tenant("bench", "Tỉnh Đo Lường", [], Actor.system("bench"))
     ctx = await service.system_ctx("bench", "bench")
-    user = await ctx.scope(User).insert({"email": "inspector@bench.test", "full_name": "Thanh tra",
-                                         "full_name_folded": "thanh tra", "role": "inspector", "password_hash": "x"})
+    user = await add_user(ctx, email="inspector@bench.test", full_name="Thanh tra", role="inspector",
+                          agency_id=None, password_hash="x")
     await ctx.scope(NotificationPreference).insert({"user_id": user["id"], "kind": "*",
                                                     "key": f"{user['id']}:*", "in_app": True, "email": "off"})
 
@@ -238,7 +238,7 @@ def main() -> None:
     print(f"  arq no-op jobs (enqueue + run)              : {arq_rate:9.0f} jobs/s")
     print(f"  isogov outbox -> relay -> worker -> inbox    : {ours:9.0f} notifications/s")
     print(f"  ratio isogov / arq no-op                     : {ours / arq_rate:9.2f}")
-    print(f"  writing them (core.notify, one transaction)  : {write_rate:9.0f} notifications/s")
+    print(f"  writing them (core.notifications.notify, one transaction)  : {write_rate:9.0f} notifications/s")
     print(f"  one notification, commit -> inbox (idle)     : p50 {p50:.0f} ms, max {latencies[-1] * 1000:.0f} ms "
           f"(relay polls every 50 ms here)")
 

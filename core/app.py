@@ -1,4 +1,8 @@
-"""The app factory: core routes, tenants routes and every enabled plugin's routes under one tenancy guard."""
+"""The app factory: every route comes from the plugin system (core's own parts are built-in plugins).
+
+Routes of a business module are mounted under `/api/v1/tenants/{tenant_code}/{module}` behind the tenant guard and
+the module-enabled check; built-in parts mount under the tenant prefix or at the root (`core.contracts.Routes`).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +17,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from core import __version__, db
-from core.agencies.controllers import AgencyController
-from core.api.audit import AuditController
-from core.api.auth import login, me
-from core.api.health import health, ready
-from core.api.national import national_indicators
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
-from core.guards import TENANT_PREFIX, provide_ctx, tenant_guard
 from core.logging import configure_logging, on_app_init as logging_on_app_init
-from core.metrics import metrics, on_app_init as metrics_on_app_init
-from core.notifications.controllers import InboxController, NotificationAdminController
-from core.permissions import CORE_PERMISSIONS
+from core.metrics import on_app_init as metrics_on_app_init
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
-from core.users.controllers import UserController
-from tenants.controllers import TenantController, TenantsController, list_modules
+from core.tenancy.guards import TENANT_PREFIX, provide_ctx, tenant_guard
 
 
 def _declared(handlers: list[Any]) -> list[tuple[str, str]]:
@@ -48,23 +43,37 @@ def _declared(handlers: list[Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _plugin_routers(system: PluginSystem) -> list[Router]:
-    routers = []
-    for name in system.module_names():
-        handlers = system.modules[name].route_handlers
-        counts = Counter(_declared(handlers))
-        duplicates = sorted(f"{method} {path}" for (method, path), n in counts.items() if n > 1)
-        if duplicates:
-            raise PluginError(f"module {name!r} registers routes more than once: {', '.join(duplicates)}")
-        if handlers:
-            routers.append(Router(path=f"{TENANT_PREFIX}/{name}", route_handlers=handlers, guards=[tenant_guard],
+def _check_duplicates(name: str, handlers: list[Any]) -> None:
+    counts = Counter(_declared(handlers))
+    duplicates = sorted(f"{method} {path}" for (method, path), n in counts.items() if n > 1)
+    if duplicates:
+        raise PluginError(f"module {name!r} registers routes more than once: {', '.join(duplicates)}")
+
+
+def _route_handlers(system: PluginSystem) -> list[Any]:
+    """Root handlers, one router for the built-in parts under the tenant prefix, one router per business module."""
+    root: list[Any] = []
+    tenant: list[Any] = []
+    modules: list[Router] = []
+    for name, routes in system.routes():
+        handlers = list(routes.handlers)
+        _check_duplicates(name, handlers)
+        if routes.under == "root":
+            root += handlers
+        elif routes.under == "tenant":
+            tenant += handlers
+        else:
+            modules.append(Router(path=f"{TENANT_PREFIX}/{name}", route_handlers=handlers, guards=[tenant_guard],
                                   opt={"module": name}, tags=[name]))
-    return routers
+    _check_duplicates("core", root + tenant)
+    if tenant:
+        root.append(Router(path=TENANT_PREFIX, guards=[tenant_guard], route_handlers=tenant))
+    return root + modules
 
 
 def _check_permissions(app: Litestar, system: PluginSystem) -> None:
     """Fail start-up on a tenant route that does not name a known permission."""
-    known = {p.name for p in CORE_PERMISSIONS + system.permissions()}
+    known = {p.name for p in system.permissions()}
     missing: list[str] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
@@ -86,10 +95,6 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
     configure_logging(settings)
     jwt_auth = make_jwt_auth(settings)
 
-    tenant_router = Router(path=TENANT_PREFIX, guards=[tenant_guard],
-                           route_handlers=[TenantController, AgencyController, UserController, AuditController,
-                                           NotificationAdminController])
-
     async def on_startup(app: Litestar) -> None:
         await db.start()
 
@@ -97,9 +102,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         await db.stop()
 
     app = Litestar(
-        route_handlers=[health, ready, metrics, login, me, list_modules, national_indicators, TenantsController,
-                        InboxController, tenant_router,
-                        *_plugin_routers(system)],
+        route_handlers=_route_handlers(system),
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # outermost: request context, then metrics, then authentication

@@ -14,7 +14,7 @@ from core.plugins import PluginError
 from core.settings import ConfigurationError, get_settings, reset_settings
 
 
-def _run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+def run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     try:
         return asyncio.run(coro_fn())
     except ProblemError as exc:
@@ -22,6 +22,22 @@ def _run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
 
 
 class Group(click.Group):
+    """The `isogov` group: core's own commands and every module's `isogov_cli_commands` (tenants, workers, ...)."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        from core.plugins import get_plugin_system
+
+        try:
+            return {c.name: c for c in get_plugin_system().cli_commands() if c.name}
+        except (ConfigurationError, PluginError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands().get(name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -34,7 +50,7 @@ def main() -> None:
     pass
 
 
-async def _migrate() -> None:
+async def migrate_all() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     result = await run_forwards(app_name="all")
@@ -44,41 +60,8 @@ async def _migrate() -> None:
 
 @main.command(help="Run the committed migrations of core and every installed plugin, in dependency order.")
 def migrate() -> None:
-    _run(_migrate)
+    run(migrate_all)
     click.echo("migrations: up to date")
-
-
-@main.command("create-tenant", help="Create a province tenant, e.g. `isogov create-tenant lang-son 'Lạng Sơn'`.")
-@click.argument("code")
-@click.argument("name")
-@click.option("--module", "modules", multiple=True, help="enable this module (repeatable)")
-def create_tenant(code: str, name: str, modules: tuple[str, ...]) -> None:
-    import msgspec
-
-    from core.tenancy import Actor
-    from tenants import service
-    from tenants.schemas import TenantCreate
-
-    try:
-        data = msgspec.convert({"code": code, "name": name, "modules": list(modules)}, TenantCreate)
-    except msgspec.ValidationError as exc:
-        raise click.ClickException(f"invalid tenant: {exc}") from exc
-    row = _run(lambda: service.create_tenant(data.code, data.name, data.modules, Actor.system("cli")))
-    click.echo(f"tenant {row['code']} created ({row['id']})")
-
-
-@main.command(help="Enable or disable a module for a tenant: `isogov module enable lang-son certification`.")
-@click.argument("action", type=click.Choice(["enable", "disable"]))
-@click.argument("tenant")
-@click.argument("module")
-def module(action: str, tenant: str, module: str) -> None:
-    from tenants import service
-
-    async def go() -> bool:
-        return await service.set_module(await service.system_ctx(tenant, "cli"), module, action == "enable")
-
-    state = _run(go)
-    click.echo(f"module {module} is {'enabled' if state else 'disabled'} for {tenant}")
 
 
 @main.command("create-user", help="Create a user. Without --tenant: a platform_admin or national_reviewer.")
@@ -93,15 +76,15 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
     import msgspec
 
     from core.agencies.services import code_key
-    from core.tables import Agency
+    from core.agencies.tables import Agency
     from core.users import services
     from core.users.schemas import UserCreate
-    from tenants.service import system_ctx
+    from core.tenancy.context import tenant_context
 
     async def go() -> dict[str, Any]:
         if tenant is None:
             return await services.create_platform_user(email, full_name, role, password)
-        ctx = await system_ctx(tenant, "cli")
+        ctx = await tenant_context(tenant, "cli")
         agency_id = None
         if agency:
             row = await ctx.scope(Agency).select(Agency.id).where(Agency.code_key == code_key(ctx.tenant.id, agency)).first()
@@ -115,19 +98,11 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
             raise click.ClickException(f"invalid user: {exc}") from exc
         return await services.create(ctx, data)
 
-    row = _run(go)
+    row = run(go)
     click.echo(f"user {row['email']} created ({row['role']})")
 
 
-@main.command("seed-demo", help="Create the demo provinces (lang-son, bac-ninh, hung-yen) that do not exist yet.")
-def seed_demo() -> None:
-    from tenants.demo import seed_demo as seed
-
-    created = _run(seed)
-    click.echo(f"demo provinces created: {', '.join(created) if created else 'none (already there)'}")
-
-
-def _serve(host: str, port: int) -> None:
+def serve(host: str, port: int) -> None:
     import uvicorn
 
     from uvicorn.config import LOGGING_CONFIG
@@ -142,66 +117,7 @@ def _serve(host: str, port: int) -> None:
 @click.option("--port", default=None, type=int)
 def api(host: str | None, port: int | None) -> None:
     settings = get_settings()
-    _serve(host or settings.host, port or settings.port)
-
-
-@main.command(help="Start everything on the embedded default: migrate, seed the demo, embedded Redis, a worker, the "
-                   "scheduler, the API.")
-def dev() -> None:
-    from core import embedded
-    from tenants.demo import DEMO_PASSWORD, demo_logins, seed_demo as seed
-
-    settings = get_settings()
-    if settings.is_production:
-        raise click.ClickException("`isogov dev` is for the embedded default; use `isogov api` in production")
-    redis_proc = None
-    if not settings.redis_url:
-        redis_proc = embedded.start_redis(settings.var_dir, embedded.embedded_redis_port())
-        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{embedded.embedded_redis_port()}/0"
-        reset_settings()
-        settings = get_settings()
-    background: list = []
-    try:
-        _run(_migrate)
-        created = _run(seed)
-        from workers.cli import start_background
-
-        background = start_background()  # a worker (with the outbox relay) and the scheduler, on the same Redis
-        base = f"http://{settings.host}:{settings.port}"
-        lines = [
-            "",
-            "isogov is starting on the embedded default",
-            f"  database : {settings.database_url}",
-            f"  redis    : {settings.redis_url}",
-            f"  workers  : 1 worker + the scheduler (pids {', '.join(str(p.pid) for p in background)}); "
-            "email is written to the log unless ISOGOV_SMTP_HOST is set",
-            f"  API      : {base}/api/v1",
-            f"  OpenAPI  : {base}/schema  (JSON: {base}/schema/openapi.json)",
-            f"  health   : {base}/health   ready: {base}/ready",
-            f"  demo provinces {'created' if created else 'kept'}: lang-son, bac-ninh, hung-yen",
-            f"  demo logins (password {DEMO_PASSWORD!r}):",
-            *[f"    {email:<36} {role}" for email, role in demo_logins()],
-            "  stop with Ctrl+C",
-            "",
-        ]
-        click.echo("\n".join(lines))
-        sys.stdout.flush()
-        _serve(settings.host, settings.port)
-    finally:
-        from workers.cli import stop_background
-
-        stop_background(background)
-        embedded.stop(redis_proc)
-
-
-def _add_worker_commands() -> None:
-    from workers.cli import COMMANDS
-
-    for command in COMMANDS:  # worker, scheduler, relay
-        main.add_command(command)
-
-
-_add_worker_commands()
+    serve(host or settings.host, port or settings.port)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,17 @@ def make_engine(url: str) -> Engine:
     })
 
 
-def engine() -> Engine:
-    from core import piccolo_conf
+_ENGINE: Engine | None = None
 
-    return piccolo_conf.DB
+
+def engine() -> Engine:
+    """The process's one engine, made from DATABASE_URL on first use (Piccolo's conf module points at it)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from core.settings import get_settings
+
+        _ENGINE = make_engine(get_settings().database_url)
+    return _ENGINE
 
 
 def is_sqlite() -> bool:

@@ -2,7 +2,10 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from core.tables import Agency, AuditEvent, LoginFailure, Tenant, TenantModule, User
+from core.agencies.tables import Agency
+from core.audit.tables import AuditEvent
+from core.tenancy.tables import Tenant, TenantModule
+from core.users.tables import LoginFailure, User
 
 APP_CONFIG = AppConfig(
     app_name="core",

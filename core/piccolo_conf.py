@@ -2,10 +2,9 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from core.db import make_engine
+from core.db import engine
 from core.plugins import get_plugin_system
-from core.settings import get_settings
 
-DB = make_engine(get_settings().database_url)
+DB = engine()
 
-APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "core.notifications.piccolo_app", *get_plugin_system().piccolo_apps()])
+APP_REGISTRY = AppRegistry(apps=get_plugin_system().piccolo_apps())

@@ -183,9 +183,9 @@ async def make_tenant(app: Any):  # noqa: ANN201
 
     from core.auth import hash_password, issue_token
     from core.plugins import get_plugin_system
-    from core.tables import User
+    from core.users.tables import User
     from core.tenancy import Actor
-    from core.text import fold
+    from core.users.services import add_user
     from tenants import service
     from tenants.demo import A, seed_agencies
 
@@ -202,11 +202,9 @@ async def make_tenant(app: Any):  # noqa: ANN201
         users, tokens, emails = {}, {}, {}
         for role in ("tenant_admin", "inspector", "agency_officer", "viewer"):
             email = f"{role}@{code}.test"
-            row = await ctx.scope(User).insert({
-                "email": email, "full_name": f"Người dùng {role}", "full_name_folded": fold(f"Nguoi dung {role}"),
-                "role": role, "agency_id": agencies["D1"] if role == "agency_officer" else None,
-                "password_hash": password_hash,
-            })
+            row = await add_user(ctx, email=email, full_name=f"Người dùng {role}", role=role,
+                                 agency_id=agencies["D1"] if role == "agency_officer" else None,
+                                 password_hash=password_hash)
             users[role], emails[role] = row["id"], email
             tokens[role] = issue_token(app.state.jwt_auth, row["id"])
         return TenantFixture(id=ctx.tenant.id, code=code, name=name, agencies=agencies, users=users, tokens=tokens,
@@ -219,7 +217,7 @@ async def make_tenant(app: Any):  # noqa: ANN201
 async def platform_users(app: Any) -> dict[str, dict[str, str]]:
     """Tokens of a platform admin and a national reviewer: {"platform_admin": headers, ...}."""
     from core.auth import hash_password, issue_token
-    from core.tables import User
+    from core.users.tables import User
     from core.tenancy import unscoped
 
     result = {}

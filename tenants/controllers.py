@@ -3,12 +3,13 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
 
-from core.guards import require_platform_admin
+from core.tenancy.guards import require_platform_admin
 from core.plugins import get_plugin_system
-from core.tables import Tenant
-from core.tenancy import Actor, TenantContext
+from core.tenancy.tables import Tenant
+from core.tenancy import Actor
+from core.tenancy.context import TenantContext
 from tenants import service
-from tenants.schemas import (ModuleRead, ModuleSwitch, TenantCreate, TenantList, TenantModuleRead, TenantRead,
+from tenants.schemas import (ModuleRead, ModuleSwitch, PluginRead, TenantCreate, TenantList, TenantModuleRead, TenantRead,
                              TenantUpdate)
 
 
@@ -26,6 +27,16 @@ def _module_read(name: str) -> ModuleRead:
 @get("/api/v1/modules", summary="Modules installed on this platform")
 async def list_modules() -> list[ModuleRead]:
     return [_module_read(name) for name in get_plugin_system().module_names()]
+
+
+@get("/api/v1/plugins", summary="Installed modules and built-in parts, with the hooks each implements (platform admins)",
+     guards=[require_platform_admin])
+async def list_plugins(request: Request) -> list[PluginRead]:
+    system = request.app.state.plugins
+    return [PluginRead(name=name, title_vi=mod.info.title_vi, title_en=mod.info.title_en, version=mod.info.version,
+                       depends_on=list(mod.info.depends_on), builtin=mod.info.builtin, hooks=system.hooks_of(name),
+                       distribution=system.pm.get_name(mod.plugin))
+            for name, mod in sorted(system.modules.items())]
 
 
 class TenantsController(Controller):

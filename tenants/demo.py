@@ -19,9 +19,13 @@ from core.agencies.services import code_key
 from core.auth import hash_password
 from core.db import transaction
 from core.plugins import get_plugin_system
-from core.tables import Agency, Tenant, User
-from core.tenancy import Actor, TenantContext, unscoped
+from core.agencies.tables import Agency
+from core.tenancy.tables import Tenant
+from core.users.tables import User
+from core.tenancy import Actor, unscoped
+from core.tenancy.context import TenantContext
 from core.text import fold
+from core.users.services import add_user
 from tenants import service
 
 log = structlog.get_logger("isogov.demo")
@@ -191,10 +195,9 @@ async def seed_demo(modules: list[str] | None = None) -> list[str]:
         async with transaction():
             ids = await seed_agencies(ctx, agencies())
             for u in users:
-                await ctx.scope(User).insert({
-                    "email": u.email, "full_name": u.full_name, "full_name_folded": fold(u.full_name), "role": u.role,
-                    "agency_id": ids[u.agency] if u.agency else None, "password_hash": password_hash,
-                }, action="seed")
+                await add_user(ctx, email=u.email, full_name=u.full_name, role=u.role,
+                               agency_id=ids[u.agency] if u.agency else None, password_hash=password_hash,
+                               action="seed")
         await system.collect("isogov_seed_demo", modules=modules, ctx=ctx, agencies=ids)
         created.append(code)
         log.info("demo tenant seeded", tenant=code, agencies=len(ids))

@@ -55,3 +55,14 @@ class TenantModuleRead(msgspec.Struct):
 
 class ModuleSwitch(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool
+
+
+class PluginRead(msgspec.Struct):
+    name: str
+    title_vi: str
+    title_en: str
+    version: str
+    depends_on: list[str]
+    builtin: bool
+    hooks: list[str]
+    distribution: str

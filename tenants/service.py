@@ -13,8 +13,9 @@ from core.contracts import TenantEvent
 from core.db import transaction
 from core.errors import Conflict, NotFound
 from core.plugins import get_plugin_system
-from core.tables import Tenant, TenantModule
-from core.tenancy import Actor, TenantContext, TenantInfo, system_context
+from core.tenancy.tables import Tenant, TenantModule
+from core.tenancy import Actor, TenantInfo
+from core.tenancy.context import TenantContext, system_context
 from core.text import fold
 
 TENANT_NAME_FOLDED_MAX = Tenant.name_folded.length

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.tables import AuditEvent
+from core.audit.tables import AuditEvent
 from core.tenancy import unscoped
 
 

@@ -32,7 +32,7 @@ async def test_simultaneous_duplicate_users(client: Any, make_tenant: Any) -> No
 async def test_simultaneous_crossing_moves_never_make_a_cycle(client: Any, make_tenant: Any) -> None:
     """Moving D1 under D2 and D2 under D1 at the same moment: each check alone passes, together they would make
     a loop with no way back to the province. One move wins, the other gets a 409."""
-    from core.tables import Agency
+    from core.agencies.tables import Agency
     from core.tenancy import unscoped
 
     for _ in range(3):

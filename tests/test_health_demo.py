@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.settings import get_settings, reset_settings
-from core.tables import Agency, Tenant, User
+from core.agencies.tables import Agency
+from core.tenancy.tables import Tenant
+from core.users.tables import User
 from core.tenancy import unscoped
 from tenants.demo import DEMO_PASSWORD, seed_demo
 

@@ -17,10 +17,12 @@ async def test_national_view_aggregates_enabled_modules(client: Any, make_tenant
     assert r.status_code == 200, r.text
     view = r.json()
     by_code = {t["code"]: t for t in view["tenants"]}
-    assert by_code[a.code]["indicators"] == {"example": {"notes": 2}}
-    assert by_code[b.code]["indicators"] == {"example": {"notes": 3}}
-    assert by_code[off.code]["indicators"] == {}
-    assert view["totals"]["example"]["notes"] >= 5
+    notes = by_code[a.code]["indicators"]["example"]["notes"]
+    assert notes == {"value": 2, "label_vi": "Số ghi chú", "label_en": "Notes", "unit": "note", "breakdown": {}}
+    assert by_code[b.code]["indicators"]["example"]["notes"]["value"] == 3
+    assert "example" not in by_code[off.code]["indicators"]
+    assert view["totals"]["example"]["notes"]["value"] >= 5
+    assert view["totals"]["example"]["notes"]["label_vi"] == "Số ghi chú"
     assert "agencies" not in r.text and "email" not in r.text
 
 
@@ -30,3 +32,13 @@ async def test_national_view_is_for_national_roles_only(client: Any, make_tenant
     assert (await client.get("/api/v1/national/indicators", headers=platform_users["platform_admin"])).status_code == 200
     assert (await client.get("/api/v1/national/indicators?year=1900",
                              headers=platform_users["national_reviewer"])).status_code == 400
+
+
+async def test_national_year_defaults_to_today_and_refuses_the_future(client: Any, platform_users: Any) -> None:
+    from datetime import date
+
+    headers = platform_users["national_reviewer"]
+    r = await client.get("/api/v1/national/indicators", headers=headers)
+    assert r.status_code == 200 and r.json()["year"] == date.today().year
+    r = await client.get(f"/api/v1/national/indicators?year={date.today().year + 1}", headers=headers)
+    assert r.status_code == 400 and "future" in r.json()["detail"]

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from litestar import get
 
-from core import hookspecs
+from core.plugins import hookspecs
 from core.app import create_app
 from core.contracts import Indicator, ModuleInfo, Permission, Reminder
 from core.errors import NotFound
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from core.plugins import PluginError, build_plugin_system, get_plugin_system
 from tests.example_plugin import plugin as example
 
@@ -162,12 +162,51 @@ async def test_hook_isogov_permissions(client: Any, make_tenant: Any) -> None:
 
 
 def test_hook_isogov_jobs() -> None:
-    jobs = [job for jobs in get_plugin_system().pm.hook.isogov_jobs() for job in jobs]
-    assert example.example_job in jobs
+    assert example.example_job in get_plugin_system().jobs()
+    assert get_plugin_system().modules["example"].jobs == [example.example_job]
 
 
-def test_hook_isogov_cron_jobs() -> None:
-    assert isinstance(get_plugin_system().pm.hook.isogov_cron_jobs(), list)
+async def test_hook_isogov_schedules(make_tenant: Any, client: Any) -> None:
+    [schedule] = [s for s in get_plugin_system().schedules() if s.name == "example_nightly"]
+    assert (schedule.module, schedule.hour, schedule.minute, schedule.per_tenant) == ("example", 1, 15, True)
+    t = await make_tenant()
+    await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": "a"})
+    assert await schedule.func(await t.ctx()) == 1  # the job receives a context of its tenant
+
+
+async def test_hook_isogov_cli_commands(make_tenant: Any, client: Any) -> None:
+    import asyncio
+    import sys
+
+    assert "example-count" in [c.name for c in get_plugin_system().cli_commands()]
+    t = await make_tenant()
+    await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": "a"})
+
+    async def isogov(*args: str) -> tuple[int, str]:  # the real command line, in its own process
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "core.cli", *args,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        return proc.returncode or 0, out.decode()
+
+    assert await isogov("example-count", t.code) == (0, "notes: 1\n")
+    code, out = await isogov("example-count", "no-such-tenant")
+    assert code != 0 and "not found" in out
+
+
+async def test_hook_isogov_notification_kinds(make_tenant: Any) -> None:
+    from core.notifications.notify import notify
+    from core.notifications.tables import Notification
+    from core.tenancy import unscoped
+
+    kind = get_plugin_system().notification_kind("example.note_added")
+    assert kind is not None and kind.title_vi == "Ghi chú mới: {title}"
+    t = await make_tenant()
+    note_id = await notify(await t.ctx(), kind="example.note_added", data={"title": "Hồ sơ A"})
+    with unscoped():
+        row = await Notification.select().where(Notification.id == note_id).first()
+    assert row["title"] == "Ghi chú mới: Hồ sơ A" and row["recipient_count"] == 1  # default audience: the admin
+    with pytest.raises(ValueError, match="not declared"):
+        await notify(await t.ctx(), kind="nobody.undeclared", title="x")
 
 
 async def test_hook_isogov_reminders(make_tenant: Any, client: Any) -> None:
@@ -184,9 +223,14 @@ async def test_hook_isogov_indicators(make_tenant: Any, client: Any) -> None:
     t = await make_tenant()
     for title in ("một", "hai"):
         await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D2"]), "title": title})
-    [(module, indicators)] = await get_plugin_system().collect("isogov_indicators", modules=["example"],
-                                                               ctx=await t.ctx(), year=2026)
-    assert indicators == [Indicator(module="example", name="notes", value=2, label_en="Notes")]
+    other = await make_tenant()
+    tenants = [(await t.ctx()).tenant, (await other.ctx()).tenant]
+    indicators = await get_plugin_system().indicators({"example": tenants}, 2026)
+    assert indicators == [
+        Indicator(module="example", name="notes", value=2, label_vi="Số ghi chú", label_en="Notes", unit="note",
+                  tenant_id=t.id),
+        Indicator(module="example", name="notes", value=0, label_vi="Số ghi chú", label_en="Notes", unit="note",
+                  tenant_id=other.id)]
 
 
 async def test_hook_isogov_evidence_targets(make_tenant: Any, client: Any) -> None:
@@ -200,11 +244,41 @@ async def test_hook_isogov_evidence_targets(make_tenant: Any, client: Any) -> No
         await target.check(await a.ctx(), uuid.UUID(note["id"]), False)
 
 
-async def test_hook_isogov_eligibility(make_tenant: Any, client: Any) -> None:
-    t = await make_tenant()
+async def test_hook_isogov_facts(make_tenant: Any, client: Any) -> None:
+    t, other = await make_tenant(), await make_tenant()
     await client.post(t.url("/example/notes"), headers=t.headers(), json={"agency_id": str(t.agencies["D1"]), "title": "a"})
-    facts = dict(await get_plugin_system().collect("isogov_eligibility", ctx=await t.ctx(), agency_id=t.agencies["D1"]))
-    assert facts["example"] == {"example.notes": 1}
+    sheet = await get_plugin_system().facts(await t.ctx(), agencies=[t.agencies["D1"], t.agencies["D2"],
+                                                                     other.agencies["D1"]], on=date(2026, 5, 1))
+    assert sheet.value(t.agencies["D1"], "example.notes") == 1
+    assert sheet.get(t.agencies["D2"], "example.notes").explanation == "Có 0 ghi chú"
+    assert sheet.knows("example") and not sheet.knows("nothing")
+    off = await make_tenant(modules=[])  # a module that is off for the tenant is not asked
+    assert not (await get_plugin_system().facts(await off.ctx(), agencies=[off.agencies["D1"]], on=date(2026, 5, 1))
+                ).knows("example")
+
+
+async def test_collection_hooks_get_a_read_only_context(make_tenant: Any) -> None:
+    from core.tenancy import TenantScopeError
+    from tests.example_plugin.tables import ExampleNote
+
+    async def writer(ctx: Any, agencies: Any, people: Any, on: Any) -> list:
+        await ctx.scope(ExampleNote).insert({"agency_id": agencies[0], "title": "x", "title_folded": "x"})
+        return []
+
+    t = await make_tenant(modules=[])
+    system = build_plugin_system(plugins=[make_plugin("writer", isogov_facts=hookimpl(writer))])
+    sheet = await system.facts(await t.ctx(), agencies=[t.agencies["D1"]], on=date(2026, 1, 1), modules=["writer"])
+    assert not sheet.knows("writer")  # the write raised, the module was skipped
+    with pytest.raises(TenantScopeError, match="read-only"):
+        await writer((await t.ctx()).as_read_only(), [t.agencies["D1"]], [], None)
+
+
+async def test_hook_isogov_tenant_merge() -> None:
+    from core.contracts import TenantMerge, TenantRef
+
+    ref = TenantRef(id=uuid.uuid4(), code="x", name="X")
+    reports = await get_plugin_system().merge(TenantMerge(sources=(ref,), target=ref, effective_on=date(2025, 7, 1)))
+    assert [r for r in reports if r.module == "example"][0].moved == {"example_note": 0}
 
 
 async def test_hook_isogov_tenant_event(client: Any, make_tenant: Any) -> None:

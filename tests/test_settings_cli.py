@@ -91,7 +91,7 @@ async def test_cli_finds_the_agency_code_in_any_case(make_tenant: Any) -> None:
     r = cli("create-user", f"officer2@{t.code}.test", "--role", "agency_officer", "--full-name", "Cán bộ", "--tenant",
             t.code, "--agency", "d1u", ISOGOV_NEW_USER_PASSWORD="mat-khau-cli-1")
     assert r.returncode == 0, r.stderr
-    from core.tables import User
+    from core.users.tables import User
 
     ctx = await t.ctx()
     row = await ctx.scope(User).select(User.agency_id).where(User.email == f"officer2@{t.code}.test").first()

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from core.errors import NotFound
-from core.tables import Agency, AuditEvent, User
+from core.agencies.tables import Agency
+from core.audit.tables import AuditEvent
+from core.users.tables import User
 from core.tenancy import TenantScopeError, unscoped
 from tests.example_plugin.tables import ExampleNote
 

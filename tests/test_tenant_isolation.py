@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.plugins import get_plugin_system
-from core.tables import AuditEvent
+from core.audit.tables import AuditEvent
 from core.tenancy import TenantTable, unscoped
 from tests.route_walk import fill_path, id_fields, sample_body, tenant_routes, all_routes
 

@@ -9,7 +9,7 @@ import pytest
 from core.auth import authenticate
 from core.errors import TooManyRequests, Unauthorized
 from core.settings import get_settings
-from core.tables import User
+from core.users.tables import User
 from core.tenancy import unscoped
 
 

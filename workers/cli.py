@@ -18,7 +18,8 @@ import click
 import structlog
 
 from core.logging import configure_logging
-from core.settings import get_settings
+from core.cli import migrate_all, run, serve
+from core.settings import get_settings, reset_settings
 
 log = structlog.get_logger("isogov.worker")
 
@@ -120,7 +121,52 @@ def relay_command(once: bool) -> None:
         click.echo(f"relayed {count} outbox rows")
 
 
-COMMANDS = [worker_command, scheduler_command, relay_command]
+@click.command("dev", help="Start everything on the embedded default: migrate, seed the demo, embedded Redis, a worker, the "
+                   "scheduler, the API.")
+def dev() -> None:
+    from core import embedded
+    from tenants.demo import DEMO_PASSWORD, demo_logins, seed_demo as seed
+
+    settings = get_settings()
+    if settings.is_production:
+        raise click.ClickException("`isogov dev` is for the embedded default; use `isogov api` in production")
+    redis_proc = None
+    if not settings.redis_url:
+        redis_proc = embedded.start_redis(settings.var_dir, embedded.embedded_redis_port())
+        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{embedded.embedded_redis_port()}/0"
+        reset_settings()
+        settings = get_settings()
+    background: list = []
+    try:
+        run(migrate_all)
+        created = run(seed)
+        background = start_background()  # a worker (with the outbox relay) and the scheduler, on the same Redis
+        base = f"http://{settings.host}:{settings.port}"
+        lines = [
+            "",
+            "isogov is starting on the embedded default",
+            f"  database : {settings.database_url}",
+            f"  redis    : {settings.redis_url}",
+            f"  workers  : 1 worker + the scheduler (pids {', '.join(str(p.pid) for p in background)}); "
+            "email is written to the log unless ISOGOV_SMTP_HOST is set",
+            f"  API      : {base}/api/v1",
+            f"  OpenAPI  : {base}/schema  (JSON: {base}/schema/openapi.json)",
+            f"  health   : {base}/health   ready: {base}/ready",
+            f"  demo provinces {'created' if created else 'kept'}: lang-son, bac-ninh, hung-yen",
+            f"  demo logins (password {DEMO_PASSWORD!r}):",
+            *[f"    {email:<36} {role}" for email, role in demo_logins()],
+            "  stop with Ctrl+C",
+            "",
+        ]
+        click.echo("\n".join(lines))
+        sys.stdout.flush()
+        serve(settings.host, settings.port)
+    finally:
+        stop_background(background)
+        embedded.stop(redis_proc)
+
+
+COMMANDS = [worker_command, scheduler_command, relay_command, dev]
 
 
 @click.group()

@@ -18,7 +18,8 @@ import structlog
 from arq.worker import Retry
 
 from core.notifications.tables import Notification, NotificationDelivery
-from core.tables import Tenant, User
+from core.tenancy.tables import Tenant
+from core.users.tables import User
 from core.tenancy import unscoped
 from workers.channels import DeliveryItem, PermanentFailure
 from workers.channels.email import send_notification

@@ -20,11 +20,12 @@ from arq.worker import Retry
 
 from core.contracts import TENANT_ROLES, Reminder
 from core.errors import ProblemError
-from core.notify import notify
+from core.notifications.notify import notify
 from core.plugins import get_plugin_system
-from core.tables import Tenant
-from core.tenancy import system_context
-from tenants.service import enabled_modules, info
+from core.tenancy.tables import Tenant
+from core.tenancy.context import system_context
+from core.tenancy.guards import enabled_modules
+from core.tenancy import TenantInfo
 from workers.config import WorkerConfig
 from workers.db import write_transaction
 
@@ -69,9 +70,9 @@ async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
     result = ScanResult()
     if row is None or row["status"] != "active":
         return result
-    ctx = system_context(info(row), "reminders")
-    modules = await enabled_modules(row["id"])
-    answers = await get_plugin_system().collect("isogov_reminders", modules=modules, ctx=ctx, day=day)
+    ctx = system_context(TenantInfo(id=row["id"], code=row["code"], name=row["name"], status=row["status"]),
+                         "reminders")
+    answers = await get_plugin_system().reminders(ctx, day, await enabled_modules(row["id"]))
     for module, reminders in answers:
         for reminder in reminders or []:
             if not isinstance(reminder, Reminder):

@@ -1,4 +1,4 @@
-"""Worker and scheduler settings, built from core's jobs and every plugin's `isogov_jobs` / `isogov_cron_jobs`.
+"""Worker and scheduler settings, built from core's jobs and every module's `isogov_jobs` / `isogov_schedules`.
 
 - The **worker** (`isogov worker`, any number of replicas) runs the job functions on the queue `ISOGOV_QUEUE`
   and, in a background task, the outbox relay.
@@ -20,6 +20,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, Worker, func
 
 from core import db
+from core.contracts import Schedule
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
@@ -46,15 +47,63 @@ def collect_jobs(config: WorkerConfig, system: PluginSystem | None = None) -> li
     system = system or get_plugin_system()
     jobs = core_jobs(config)
     owners = {job.name: "core" for job in jobs}
-    for impl in system.pm.hook.isogov_jobs.get_hookimpls():
-        module = system.plugin_module_name(impl.plugin) or impl.plugin_name
-        for function in impl.function() or []:
-            job = function if isinstance(function, Function) else func(function, name=function.__name__)
+    for module in system.all_module_names():
+        for function in system.modules[module].jobs:
+            job = func(function, name=function.__name__)
             if job.name in owners:
                 raise PluginError(f"the job {job.name!r} is defined twice: by {owners[job.name]!r} and {module!r}")
             owners[job.name] = module
             jobs.append(job)
+    for schedule in system.schedules():
+        if schedule.per_tenant:  # the cron entry fans out one job per tenant; this is that job
+            jobs.append(func(_per_tenant_runner(schedule), name=f"schedule:{schedule.name}",
+                             timeout=config.job_timeout))
     return jobs
+
+
+def _cron_set(value: Any) -> Any:
+    if value is None:
+        return None
+    return set(value) if isinstance(value, (tuple, list, set)) else {value}
+
+
+def _per_tenant_runner(schedule: Schedule) -> Any:
+    async def run_for_tenant(ctx: dict[str, Any], tenant_code: str) -> Any:
+        from core.tenancy.context import system_context
+        from core.tenancy.guards import load_tenant
+
+        info = await load_tenant(tenant_code)
+        if info is None or info.status != "active":
+            return None
+        return await schedule.func(system_context(info, f"schedule:{schedule.name}"))
+
+    run_for_tenant.__qualname__ = f"schedule:{schedule.name}"
+    return run_for_tenant
+
+
+def _fan_out(schedule: Schedule) -> Any:
+    async def fan_out(ctx: dict[str, Any]) -> int:
+        from core.tenancy.guards import tenants_with_module
+
+        config: WorkerConfig = ctx["config"]
+        codes = await tenants_with_module(schedule.module)
+        tick = ctx.get("job_id") or ""  # arq's cron job id names the minute: a repeated tick queues nothing twice
+        for code in codes:
+            await ctx["redis"].enqueue_job(f"schedule:{schedule.name}", code, _queue_name=config.queue,
+                                           _job_id=f"schedule:{schedule.name}:{code}:{tick}")
+        return len(codes)
+
+    return fan_out
+
+
+def _schedule_cron(schedule: Schedule) -> CronJob:
+    async def platform_job(ctx: dict[str, Any]) -> Any:
+        return await schedule.func(None)
+
+    return cron(_fan_out(schedule) if schedule.per_tenant else platform_job, name=f"cron:{schedule.name}",
+                hour=_cron_set(schedule.hour), minute=_cron_set(schedule.minute), weekday=_cron_set(schedule.weekday),
+                day=_cron_set(schedule.day), month=_cron_set(schedule.month), second={0}, unique=True,
+                run_at_startup=schedule.run_at_startup)
 
 
 def core_cron_jobs(config: WorkerConfig) -> list[CronJob]:
@@ -70,15 +119,12 @@ def collect_cron_jobs(config: WorkerConfig, system: PluginSystem | None = None) 
     system = system or get_plugin_system()
     jobs = core_cron_jobs(config)
     owners = {job.name: "core" for job in jobs}
-    for impl in system.pm.hook.isogov_cron_jobs.get_hookimpls():
-        module = system.plugin_module_name(impl.plugin) or impl.plugin_name
-        for job in impl.function() or []:
-            if not isinstance(job, CronJob):
-                raise PluginError(f"module {module!r}: isogov_cron_jobs must return arq.cron.cron(...) definitions")
-            if job.name in owners:
-                raise PluginError(f"the cron job {job.name!r} is defined twice: by {owners[job.name]!r} and {module!r}")
-            owners[job.name] = module
-            jobs.append(job)
+    for schedule in system.schedules():
+        job = _schedule_cron(schedule)
+        if job.name in owners:
+            raise PluginError(f"the schedule {job.name!r} is defined twice: by {owners[job.name]!r} and {schedule.module!r}")
+        owners[job.name] = schedule.module
+        jobs.append(job)
     return jobs
 
 

@@ -14,7 +14,7 @@ from core.agencies import importing, services
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
 from core.errors import BadRequest
 from core.schemas import Limit, Offset, Page
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 

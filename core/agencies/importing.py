@@ -19,8 +19,8 @@ from core.agencies.schemas import CODE_PATTERN, LEVELS, ImportError_, ImportRepo
 from core.agencies.services import code_key
 from core.db import transaction
 from core.errors import BadRequest, Unprocessable
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from core.text import fold
 
 NAME_FOLDED_MAX = Agency.name_folded.length

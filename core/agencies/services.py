@@ -12,8 +12,8 @@ from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate
 from core.db import transaction
 from core.errors import BadRequest, Conflict, Forbidden
 from core.schemas import to_struct
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
 
 NAME_FOLDED_MAX = Agency.name_folded.length
@@ -75,7 +75,7 @@ async def _lock_tree(ctx: TenantContext) -> None:
     moves checked at the same moment cannot together make a cycle. SQLite's write transactions are already
     serialized (IMMEDIATE); PostgreSQL locks the tenant's row until the transaction ends."""
     from core.db import is_sqlite
-    from core.tables import Tenant
+    from core.tenancy.tables import Tenant
 
     if not is_sqlite():
         await Tenant.raw("SELECT id FROM tenant WHERE id = {} FOR UPDATE", ctx.tenant.id)

@@ -1,1 +1,1 @@
-"""In-app and email notifications: tables, the `notify` service behind core.notify, the inbox API."""
+"""In-app and email notifications: tables, the `notify` service behind core.notifications.notify, the inbox API."""

@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 
 from core.errors import Forbidden, NotFound
-from core.guards import load_tenant
+from core.tenancy.guards import load_tenant
 from core.notifications import services
 from core.notifications.schemas import (
     DeliveryRead,
@@ -21,10 +21,11 @@ from core.notifications.schemas import (
     PreferenceWrite,
     ReadAllResult,
 )
-from core.permissions import permissions_for
+from core.auth.permissions import permissions_for
 from core.schemas import MAX_LIMIT, Offset, Page, to_struct
-from core.tables import Tenant
-from core.tenancy import Actor, TenantContext, TenantInfo
+from core.tenancy.tables import Tenant
+from core.tenancy import Actor, TenantInfo
+from core.tenancy.context import TenantContext
 
 KindParam = Annotated[str, Parameter(max_length=100, description="a notification kind, a dotted prefix, or *")]
 

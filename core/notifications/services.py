@@ -27,8 +27,10 @@ from core.notifications.tables import (
     NotificationPreference,
     OutboxMessage,
 )
-from core.tables import Agency, User
-from core.tenancy import TenantContext, unscoped
+from core.agencies.tables import Agency
+from core.users.tables import User
+from core.tenancy import unscoped
+from core.tenancy.context import TenantContext
 
 log = structlog.get_logger("isogov.notifications")
 
@@ -166,7 +168,7 @@ def outbox_row(tenant_id: uuid.UUID | None, job_name: str, job_id: str, payload:
 async def create_notification(ctx: TenantContext, *, kind: str, title: str, body: str = "",
                               recipients: Iterable[uuid.UUID | str] = (), agency_id: uuid.UUID | None = None,
                               link: str | None = None, dedup_key: str | None = None) -> uuid.UUID | None:
-    """See `core.notify.notify`: the notification, its deliveries and their outbox rows, in one transaction."""
+    """See `core.notifications.notify.notify`: the notification, its deliveries and their outbox rows, in one transaction."""
     check_kind(kind)
     if not isinstance(title, str) or not title.strip():
         raise BadRequest("a notification needs a title", field="title")

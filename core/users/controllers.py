@@ -7,8 +7,8 @@ from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
 from core.schemas import Limit, Offset, Page, to_struct
-from core.tables import User
-from core.tenancy import TenantContext
+from core.users.tables import User
+from core.tenancy.context import TenantContext
 from core.users import services
 from core.users.schemas import TenantRole, UserCreate, UserRead, UserUpdate
 

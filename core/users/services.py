@@ -9,8 +9,9 @@ import msgspec
 
 from core.auth import hash_password
 from core.errors import BadRequest, Conflict
-from core.tables import User
-from core.tenancy import TenantContext, unscoped
+from core.users.tables import User
+from core.tenancy import unscoped
+from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
 from core.users.schemas import PlatformUserCreate, UserCreate, UserUpdate
 
@@ -34,10 +35,17 @@ async def create(ctx: TenantContext, data: UserCreate) -> dict[str, Any]:
     await _check_agency(ctx, data.role, data.agency_id)
     if await _email_taken(email):
         raise Conflict(f"a user with email {email!r} already exists", field="email")
-    return await ctx.scope(User).insert({
-        "email": email, "full_name": data.full_name, "full_name_folded": fold(data.full_name, FULL_NAME_FOLDED_MAX), "role": data.role,
-        "agency_id": data.agency_id, "password_hash": hash_password(data.password), "active": True,
-    })
+    return await add_user(ctx, email=email, full_name=data.full_name, role=data.role, agency_id=data.agency_id,
+                          password_hash=hash_password(data.password))
+
+
+async def add_user(ctx: TenantContext, *, email: str, full_name: str, role: str, agency_id: uuid.UUID | None,
+                   password_hash: str, action: str = "create") -> dict[str, Any]:
+    """Insert a user of ctx's tenant whose input was checked (create(), the demo seed, test fixtures)."""
+    return await ctx.scope(User, private=True).insert({
+        "email": email, "full_name": full_name, "full_name_folded": fold(full_name, FULL_NAME_FOLDED_MAX),
+        "role": role, "agency_id": agency_id, "password_hash": password_hash, "active": True,
+    }, action=action)
 
 
 async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> dict[str, Any]:
@@ -55,7 +63,7 @@ async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> di
         changes["full_name_folded"] = fold(changes["full_name"], FULL_NAME_FOLDED_MAX)
     if not changes:
         return current
-    return await ctx.scope(User).update(current["id"], changes)
+    return await ctx.scope(User, private=True).update(current["id"], changes)
 
 
 async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID | None, active: bool | None,

@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from core.schemas import Limit, Offset, Page
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 from plugins.certification import export, services
 from plugins.certification.schemas import (
     BoardPage,

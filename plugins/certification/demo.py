@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import msgspec
 
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from plugins.certification import services
 from plugins.certification.rules import add_months
 from plugins.certification.schemas import EventCreate, SettingsUpdate

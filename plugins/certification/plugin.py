@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.contracts import EvidenceTarget, ModuleInfo, Permission
-from core.hookspecs import hookimpl
+from core.contracts import EvidenceTarget, ModuleInfo, NotificationKind, Permission
+from core.plugins import hookimpl
 from plugins.certification import NAME, VERSION
 
 ALL_TENANT_ROLES = ("tenant_admin", "inspector", "agency_officer", "viewer")
@@ -48,17 +48,33 @@ async def isogov_reminders(ctx, day: date):
 
 
 @hookimpl
-async def isogov_indicators(ctx, year: int):
+async def isogov_indicators(tenants, year: int):
+    from dataclasses import replace
+
+    from core.tenancy.context import system_context
     from plugins.certification import reporting
 
-    return await reporting.indicators(ctx, year)
+    found = []
+    for tenant in tenants:
+        ctx = system_context(tenant, "indicators").as_read_only()
+        found += [replace(i, tenant_id=tenant.id) for i in await reporting.indicators(ctx, year)]
+    return found
 
 
 @hookimpl
-async def isogov_eligibility(ctx, agency_id):
+async def isogov_facts(ctx, agencies, on: date):
     from plugins.certification import reporting
 
-    return await reporting.eligibility(ctx, agency_id)
+    return await reporting.facts(ctx, agencies, on)
+
+
+@hookimpl
+def isogov_notification_kinds():
+    return [
+        NotificationKind(kind=f"{NAME}.announced", title_vi="{agency} đã công bố HTQLCL phù hợp TCVN ISO 9001",
+                         title_en="{agency} announced its QMS conforms to TCVN ISO 9001",
+                         audience=("tenant_admin",), description="Decision 19: the lead unit is notified"),
+    ]
 
 
 @hookimpl

@@ -9,10 +9,10 @@ from datetime import date
 from typing import Any
 
 from core.agencies.services import is_active
-from core.contracts import Indicator, Reminder
+from core.contracts import Fact, Indicator, Reminder
 from core.errors import Forbidden, NotFound
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from plugins.certification import NAME, rules, services
 from plugins.certification.services import LEVEL_ORDER
 from plugins.certification.tables import QmsEvent, QmsRecord
@@ -119,27 +119,73 @@ async def indicators(ctx: TenantContext, year: int, today: date | None = None) -
                       breakdown=_by_level(members)) for name, vi, en, members in groups]
 
 
-async def eligibility(ctx: TenantContext, agency_id: Any, today: date | None = None) -> dict[str, Any]:
-    """Facts about one agency today: {"certification.announced": bool, "certification.overdue": bool, ...}.
-    An id that is not an agency of ctx's tenant gets no facts."""
-    agency = await ctx.scope(Agency).find(agency_id)
-    if agency is None:
-        return {}
-    today = today or date.today()
-    record = await services.record_of_agency(ctx, agency["id"])
-    states = await services.states_as_of(ctx, today, [record] if record else [])
-    state = states.get(agency["id"]) or rules.QmsState()
-    reasons = rules.overdue_reasons(state, today, await services.conversion_deadline(ctx)) \
-        if is_active(agency, today) else []
-    return {
-        f"{NAME}.status": state.status,
-        f"{NAME}.announced": state.status == "announced",
-        f"{NAME}.announced_on": state.announced_on.isoformat() if state.announced_on else None,
-        f"{NAME}.standard_version": state.standard_version,
-        f"{NAME}.reannouncement_due": state.status == "announced" and state.reannouncement_due,
-        f"{NAME}.overdue": bool(reasons),
-        f"{NAME}.overdue_reasons": reasons,
-    }
+STATUS_VI = {
+    "not_started": "chưa xây dựng", "building": "đang xây dựng", "applying": "đang áp dụng, chưa công bố",
+    "announced": "đã công bố", "suspended": "tạm dừng", "withdrawn": "đã hủy bỏ công bố",
+}
+OVERDUE_VI = {
+    "internal_audit": "đánh giá nội bộ quá hạn", "management_review": "xem xét của lãnh đạo quá hạn",
+    "legal_update": "cập nhật thay đổi văn bản pháp luật quá hạn", "reannouncement": "chưa công bố lại sau khi "
+    "điều chỉnh phạm vi", "conversion": "chưa chuyển đổi sang TCVN ISO 9001:2015 đúng hạn",
+}
+
+
+def _d(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+async def facts(ctx: TenantContext, agencies: list[Any], on: date) -> list[Fact]:
+    """Facts about many agencies on a date, from one read of their records (and a replay of those that
+    changed after `on`). Ids that are not agencies of ctx's tenant get no facts."""
+    if not agencies:
+        return []
+    wanted = {a for a in agencies if isinstance(a, uuid.UUID)}
+    rows = await ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to).where(
+        Agency.id.is_in(list(wanted)))
+    if not rows:
+        return []
+    records = await services._records(ctx).where(QmsRecord.agency_id.is_in([r["id"] for r in rows]))
+    states = await services.states_as_of(ctx, on, records)
+    deadline = await services.conversion_deadline(ctx)
+    out: list[Fact] = []
+    for agency in rows:
+        aid = agency["id"]
+        state = states.get(aid) or rules.QmsState()
+        reasons = rules.overdue_reasons(state, on, deadline) if is_active(agency, on) else []
+        announced = state.status == "announced"
+        version = f"TCVN ISO 9001:{state.standard_version}" if state.standard_version else "chưa rõ phiên bản"
+        add = lambda name, value, text, holds_on=None, **data: out.append(  # noqa: E731
+            Fact(subject="agency", subject_id=aid, name=f"{NAME}.{name}", value=value, explanation=text,
+                 holds_on=holds_on, data=data))
+        add("status", state.status, f"Tình trạng HTQLCL: {STATUS_VI.get(state.status, state.status)}",
+            state.status_since)
+        add("announced", announced,
+            f"Đã công bố HTQLCL phù hợp {version} ngày {_d(state.announced_on)}" if announced
+            else "Chưa công bố HTQLCL phù hợp TCVN ISO 9001", state.announced_on if announced else None,
+            number=state.announcement_number)
+        add("announced_on", state.announced_on, f"Ngày công bố: {_d(state.announced_on)}" if state.announced_on
+            else "Chưa có quyết định công bố", state.announced_on)
+        add("standard_version", state.standard_version, f"Áp dụng {version}")
+        add("head_confirmed", state.head_confirmed_on is not None,
+            f"Người đứng đầu đã xác nhận hiệu lực HTQLCL ngày {_d(state.head_confirmed_on)}"
+            if state.head_confirmed_on else "Người đứng đầu chưa xác nhận hiệu lực HTQLCL", state.head_confirmed_on)
+        due = announced and state.reannouncement_due
+        add("reannouncement_due", due,
+            f"Phải công bố lại từ ngày {_d(state.reannouncement_due_since)} (điều chỉnh phạm vi)" if due
+            else "Không có nghĩa vụ công bố lại", state.reannouncement_due_since if due else None)
+        add("last_internal_audit_on", state.last_internal_audit_on,
+            f"Đánh giá nội bộ gần nhất ngày {_d(state.last_internal_audit_on)}" if state.last_internal_audit_on
+            else "Chưa đánh giá nội bộ", state.last_internal_audit_on)
+        add("last_management_review_on", state.last_management_review_on,
+            f"Xem xét của lãnh đạo gần nhất ngày {_d(state.last_management_review_on)}"
+            if state.last_management_review_on else "Chưa xem xét của lãnh đạo", state.last_management_review_on)
+        add("legal_update_late", "legal_update" in reasons,
+            "Chậm cập nhật HTQLCL theo văn bản pháp luật mới (quá 3 tháng)" if "legal_update" in reasons
+            else "Không chậm cập nhật văn bản pháp luật")
+        add("overdue", bool(reasons),
+            "Quá hạn: " + "; ".join(OVERDUE_VI[r] for r in reasons) if reasons
+            else f"Không có nghĩa vụ quá hạn ngày {_d(on)}", on, reasons=reasons)
+    return out
 
 
 async def _check_agency_access(ctx: TenantContext, agency_id: uuid.UUID, write: bool) -> None:

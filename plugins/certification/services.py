@@ -22,11 +22,12 @@ import msgspec
 from core.agencies.services import is_active
 from core.db import is_sqlite, transaction
 from core.errors import Conflict, NotFound, Unprocessable
+from core.notifications.notify import notify
 from core.schemas import to_struct
-from core.tables import Agency
-from core.tenancy import TenantContext
+from core.agencies.tables import Agency
+from core.tenancy.context import TenantContext
 from core.text import like_pattern
-from plugins.certification import rules
+from plugins.certification import NAME, rules
 from plugins.certification.schemas import (
     BoardRow,
     BoardSummary,
@@ -293,6 +294,11 @@ async def record_events(ctx: TenantContext, agency_id: Any, inputs: Sequence[Eve
             values = state.record_values()
             values.update({n: _json_dump(values[n]) for n in rules.JSON_FIELDS})
             await ctx.scope(QmsRecord).update(record_id, values)
+            for row in new_rows:  # Decision 19 Art. 4: the lead unit is notified of every announcement
+                if row["kind"] == "announced":
+                    await notify(ctx, kind=f"{NAME}.announced", data={"agency": agency["name"]},
+                                 body=f"Ngày công bố: {row['occurred_on']:%d/%m/%Y}.", agency_id=agency["id"],
+                                 link=f"{NAME}/records/{record_id}", dedup_key=f"{NAME}:announced:{row['id']}")
     except Exception as exc:
         if _is_unique_violation(exc):
             raise Conflict("the record changed while this event was being recorded; send it again") from exc

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Stream
 
 from core.errors import NotFound, PayloadTooLarge
 from core.schemas import Limit, Offset, Page, to_struct
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 from core.text import fold
 from plugins.evidence import intake, services
 from plugins.evidence.intake import FORM_OVERHEAD, StoreUnavailable

@@ -19,9 +19,11 @@ from typing import Any
 import structlog
 
 from core.audit import record
+from core.contracts import Schedule
 from core.db import transaction
-from core.tables import Tenant
-from core.tenancy import TenantContext, TenantInfo, system_context, unscoped
+from core.tenancy.tables import Tenant
+from core.tenancy import TenantInfo, unscoped
+from core.tenancy.context import TenantContext, system_context
 from plugins.evidence.settings import get_evidence_settings
 from plugins.evidence.storage import LocalStore, Store, get_store, parse_key
 from plugins.evidence.tables import Evidence, EvidenceSettingsRow, EvidenceVersion
@@ -163,10 +165,14 @@ async def evidence_reconcile(ctx: dict[str, Any] | None = None, *, orphan_age_se
             "missing_objects": missing, "missing_by_tenant": dict(by_tenant), "foreign": foreign}
 
 
-def cron_jobs() -> list[Any]:
-    from arq.cron import cron
+def schedules() -> list[Schedule]:
+    async def purge(ctx: Any) -> Any:
+        return await evidence_purge(None)
+
+    async def reconcile(ctx: Any) -> Any:
+        return await evidence_reconcile(None)
 
     return [
-        cron(evidence_purge, name="evidence_purge", hour={2}, minute={30}, run_at_startup=False),
-        cron(evidence_reconcile, name="evidence_reconcile", hour={3}, minute={30}, run_at_startup=False),
+        Schedule(name="evidence_purge", func=purge, hour=2, minute=30),
+        Schedule(name="evidence_reconcile", func=reconcile, hour=3, minute=30),
     ]

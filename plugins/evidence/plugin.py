@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.contracts import ModuleInfo, Permission
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from plugins.evidence import NAME, VERSION
 
 ALL_TENANT_ROLES = ("tenant_admin", "inspector", "agency_officer", "viewer")
@@ -45,17 +45,24 @@ def isogov_jobs():
 
 
 @hookimpl
-def isogov_cron_jobs():
-    from plugins.evidence.jobs import cron_jobs
+def isogov_schedules():
+    from plugins.evidence.jobs import schedules
 
-    return cron_jobs()
+    return schedules()
 
 
 @hookimpl
-async def isogov_indicators(ctx, year):
+async def isogov_indicators(tenants, year):
+    from dataclasses import replace
+
+    from core.tenancy.context import system_context
     from plugins.evidence.services import indicators
 
-    return await indicators(ctx, year)
+    found = []
+    for tenant in tenants:
+        ctx = system_context(tenant, "indicators").as_read_only()
+        found += [replace(i, tenant_id=tenant.id) for i in await indicators(ctx, year)]
+    return found
 
 
 @hookimpl

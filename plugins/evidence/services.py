@@ -13,9 +13,9 @@ from piccolo.query.functions.aggregate import Count, Sum
 from core.contracts import EvidenceTarget, Indicator
 from core.db import transaction
 from core.errors import BadRequest, Forbidden, NotFound, ProblemError
-from core.guards import module_enabled
+from core.tenancy.guards import module_enabled
 from core.plugins import get_plugin_system
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
 from plugins.evidence import NAME
 from plugins.evidence.intake import StoredFile

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, delete, get, patch, post
 
 from core.schemas import Limit, Offset, Page, to_struct
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
 from tests.example_plugin.tables import ExampleNote
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.contracts import EvidenceTarget, Indicator, ModuleInfo, Permission, Reminder
+from piccolo.query.functions.aggregate import Count
+
+from core.contracts import EvidenceTarget, Fact, Indicator, ModuleInfo, NotificationKind, MergeReport, Permission, Reminder, Schedule
 from core.errors import Forbidden, NotFound
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from tests.example_plugin import NAME, VERSION
 from tests.example_plugin.tables import ExampleNote
 
@@ -47,9 +49,22 @@ def isogov_jobs():
     return [example_job]
 
 
+async def nightly_count(ctx) -> int:
+    """A per-tenant schedule: ctx is a system TenantContext of one tenant with the module on."""
+    return await ctx.scope(ExampleNote).count()
+
+
 @hookimpl
-def isogov_cron_jobs():
-    return []
+def isogov_schedules():
+    return [Schedule(name="example_nightly", func=nightly_count, hour=1, minute=15, per_tenant=True)]
+
+
+@hookimpl
+def isogov_notification_kinds():
+    return [NotificationKind(kind="example.note_added", title_vi="Ghi chú mới: {title}", title_en="New note: {title}",
+                             audience=("tenant_admin",)),
+            # the family: every other "example.*" kind the tests send
+            NotificationKind(kind="example", title_vi="Thông báo mẫu", title_en="Example notice")]
 
 
 @hookimpl
@@ -62,8 +77,12 @@ async def isogov_reminders(ctx, day: date):
 
 
 @hookimpl
-async def isogov_indicators(ctx, year: int):
-    return [Indicator(module=NAME, name="notes", value=await ctx.scope(ExampleNote).count(), label_en="Notes")]
+async def isogov_indicators(reader, tenants, year: int):
+    rows = await reader.scope(ExampleNote).select(ExampleNote.tenant_id, Count(ExampleNote.id, alias="n")).group_by(
+        ExampleNote.tenant_id)
+    counts = {row["tenant_id"]: row["n"] for row in rows}
+    return [Indicator(module=NAME, name="notes", value=counts.get(t.id, 0), label_vi="Số ghi chú", label_en="Notes",
+                      unit="note", tenant_id=t.id) for t in tenants]
 
 
 async def _check_note(ctx, target_id, write: bool) -> None:
@@ -80,9 +99,12 @@ def isogov_evidence_targets():
 
 
 @hookimpl
-async def isogov_eligibility(ctx, agency_id):
-    count = await ctx.scope(ExampleNote).count().where(ExampleNote.agency_id == agency_id)
-    return {"example.notes": count}
+async def isogov_facts(ctx, agencies, people, on):
+    rows = await ctx.scope(ExampleNote).select(ExampleNote.agency_id, Count(ExampleNote.id, alias="n")).where(
+        ExampleNote.agency_id.is_in(list(agencies) or [None])).group_by(ExampleNote.agency_id)
+    counts = {row["agency_id"]: row["n"] for row in rows}
+    return [Fact(subject="agency", subject_id=a, name="example.notes", value=counts.get(a, 0),
+                 explanation=f"Có {counts.get(a, 0)} ghi chú", holds_on=on) for a in agencies]
 
 
 @hookimpl
@@ -97,3 +119,36 @@ async def isogov_seed_demo(ctx, agencies):
     for code, agency_id in list(agencies.items())[:2]:
         title = f"Ghi chú mẫu {code}"
         await ctx.scope(ExampleNote).insert({"agency_id": agency_id, "title": title, "title_folded": fold(title)})
+
+
+@hookimpl
+def isogov_cli_commands():
+    import click
+
+    @click.command("example-count", help="Count the example notes of a tenant.")
+    @click.argument("tenant")
+    def example_count(tenant: str) -> None:
+        import asyncio
+
+        from core.tenancy.context import system_context
+        from core.tenancy.guards import load_tenant
+
+        async def go() -> int:
+            info = await load_tenant(tenant)
+            if info is None:
+                raise click.ClickException(f"tenant {tenant!r} not found")
+            return await system_context(info, "cli").scope(ExampleNote).count()
+
+        click.echo(f"notes: {asyncio.run(go())}")
+
+    return [example_count]
+
+
+@hookimpl
+async def isogov_tenant_merge(merge):
+    """Notes need no rule of their own (core moves them); report how many the sources hold."""
+    from core.tenancy import unscoped
+
+    with unscoped():
+        counts = await ExampleNote.count().where(ExampleNote.tenant_id.is_in([s.id for s in merge.sources]))
+    return MergeReport(module=NAME, moved={"example_note": counts})

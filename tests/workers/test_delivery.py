@@ -4,7 +4,7 @@ kept and shown to tenant admins, and queued again on request."""
 from __future__ import annotations
 
 from core.notifications.tables import InboxItem, NotificationDelivery, OutboxMessage
-from core.notify import notify
+from core.notifications.notify import notify
 from core.tenancy import unscoped
 from tests.workers.conftest import drain, free_port, run_worker
 
@@ -107,7 +107,7 @@ async def test_an_address_the_mail_server_refuses_fails_at_once(make_tenant, red
 
 
 async def test_deactivated_recipient_is_skipped_not_retried(make_tenant, redis, wconfig):
-    from core.tables import User
+    from core.users.tables import User
 
     t = await make_tenant(modules=["example"])
     ctx = await t.ctx()

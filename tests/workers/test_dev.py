@@ -78,7 +78,8 @@ def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> N
             time.sleep(0.2)
         kinds = [i["kind"] for i in items]
         assert wanted in kinds, "the reminder did not reach the inbox:\n" + out.read_text(errors="replace")[-3000:]
-        assert kinds.count(wanted) == 1 and all(k.startswith("reminder.") for k in kinds)
+        assert kinds.count(wanted) == 1
+        assert all(k.startswith("reminder.") or k == "certification.announced" for k in kinds)
         status, ready = _http("GET", f"{base}/ready")
         assert status == 200 and ready["checks"]["redis"] == "ok"
         match = re.search(r"pids (\d+), (\d+)", out.read_text(errors="replace"))
@@ -114,7 +115,7 @@ def test_worker_commands_explain_a_missing_redis(wconfig) -> None:
 
 async def test_relay_once_drains_the_outbox(make_tenant, redis, wconfig) -> None:
     from core.notifications.tables import OutboxMessage
-    from core.notify import notify
+    from core.notifications.notify import notify
     from core.tenancy import unscoped
     from tests.workers.conftest import run_worker
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.notifications.tables import NotificationDelivery
-from core.notify import notify
+from core.notifications.notify import notify
 from core.tenancy import unscoped
 from tests.workers.conftest import drain, free_port, run_worker
 from workers.digest import digest_scan

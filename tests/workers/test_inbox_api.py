@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from core.notify import notify
+from core.notifications.notify import notify
 from tests.workers.conftest import drain
 
 INBOX = "/api/v1/me/notifications"

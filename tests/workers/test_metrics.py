@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.notify import notify
+from core.notifications.notify import notify
 from core.settings import get_settings, reset_settings
 from tests.workers.conftest import drain, free_port, run_worker
 

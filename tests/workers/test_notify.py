@@ -1,4 +1,4 @@
-"""core.notify: recipients within the tenant, preferences, the outbox written with the business change."""
+"""core.notifications.notify: recipients within the tenant, preferences, the outbox written with the business change."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from core.db import transaction
 from core.errors import BadRequest, NotFound
 from core.notifications.tables import InboxItem, Notification, NotificationDelivery, NotificationPreference, OutboxMessage
-from core.notify import notify
-from core.tables import User
+from core.notifications.notify import notify
+from core.users.tables import User
 from core.tenancy import unscoped
 from core.text import fold
 from tests.example_plugin.tables import ExampleNote
@@ -142,7 +142,7 @@ async def test_preferences_choose_channels_most_specific_first(make_tenant):
         nid = await notify(ctx, kind=kind, title="x", recipients=[uid])
         return {(r["channel"], r["status"]) for r in await _deliveries(nid)}
 
-    assert await channels("other.thing") == {("in_app", "pending")}
+    assert await channels("reminder.other.thing") == {("in_app", "pending")}
     assert await channels("example.quiet") == {("in_app", "pending"), ("email", "digest")}
     assert await channels("example.loud") == {("email", "pending")}
     assert await channels("example.loud.sub") == {("email", "pending")}

@@ -135,7 +135,7 @@ async def test_a_scan_longer_than_the_job_timeout_resumes_instead_of_skipping_th
             for i in range(6)]
 
     class Plugins:
-        async def collect(self, hook_name, **kwargs):
+        async def reminders(self, ctx, day, modules):
             return [("example", many)]
 
     real = reminders.notify

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from arq.jobs import Job
 
 from core.contracts import ModuleInfo
-from core.hookspecs import hookimpl
+from core.plugins import hookimpl
 from core.plugins import PluginError, build_plugin_system
 from core.settings import ConfigurationError
 from workers.config import load_worker_config
@@ -43,8 +45,8 @@ class _JobsA:
         return [recompute]
 
     @hookimpl
-    def isogov_cron_jobs(self):
-        return ["not a cron job"]
+    def isogov_schedules(self):
+        return ["not a schedule"]
 
 
 class _JobsB:
@@ -59,12 +61,44 @@ class _JobsB:
         return [recompute]
 
 
-def test_two_jobs_with_one_name_or_a_bad_cron_fail_start_up(wconfig):
-    system = build_plugin_system(plugins=[_JobsA(), _JobsB()])
-    with pytest.raises(PluginError, match="recompute.*defined twice"):
-        collect_jobs(wconfig, system)
-    with pytest.raises(PluginError, match="must return arq.cron.cron"):
-        collect_cron_jobs(wconfig, system)
+def test_two_jobs_with_one_name_or_a_bad_schedule_fail_start_up(wconfig):
+    with pytest.raises(PluginError, match="job 'recompute' is defined twice: by 'b' and 'a'"):
+        build_plugin_system(plugins=[_JobsB(), _JobsBTwin()])
+    with pytest.raises(PluginError, match="isogov_schedules must return core.contracts.Schedule"):
+        build_plugin_system(plugins=[_JobsA()])
+
+
+class _JobsBTwin(_JobsB):
+    @hookimpl
+    def isogov_module(self):
+        return ModuleInfo(name="a", title_vi="A", title_en="A", version="1")
+
+
+async def test_a_per_tenant_schedule_runs_once_for_each_tenant_with_the_module(wconfig, redis, make_tenant, client):
+    from arq.jobs import Job
+
+    from tests.workers.conftest import run_worker
+
+    on = [await make_tenant(modules=["example"]) for _ in range(2)]
+    off = await make_tenant(modules=[])
+    for n, t in enumerate(on):
+        for i in range(n + 1):
+            await client.post(t.url("/example/notes"), headers=t.headers(),
+                              json={"agency_id": str(t.agencies["D1"]), "title": f"note {i}"})
+    cron_job = {c.name: c for c in collect_cron_jobs(wconfig)}["cron:example_nightly"]
+    assert (cron_job.hour, cron_job.minute) == ({1}, {15})
+    assert "schedule:example_nightly" in {f.name for f in collect_jobs(wconfig)}
+    tick = {"redis": redis, "config": wconfig, "job_id": f"cron:example_nightly:{uuid.uuid4().hex}"}
+    queued = await cron_job.coroutine(tick)
+    assert queued >= 2
+    assert await cron_job.coroutine(tick) == queued  # the same tick again queues nothing new (same job ids)
+    await run_worker(redis, wconfig)
+    results = {}
+    for t in on + [off]:
+        job = Job(f"schedule:example_nightly:{t.code}:{tick['job_id']}", redis, _queue_name=wconfig.queue)
+        info = await job.result_info()
+        results[t.code] = info.result if info else None
+    assert results == {on[0].code: 1, on[1].code: 2, off.code: None}
 
 
 def test_configuration_from_the_environment(monkeypatch):
@@ -101,7 +135,7 @@ def test_configuration_from_the_environment(monkeypatch):
 
 async def test_plugin_job_queued_through_the_outbox_runs_once_after_commit(make_tenant, redis, wconfig):
     from core.db import transaction
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from tests.workers.conftest import drain
 
     t = await make_tenant(modules=["example"])
@@ -129,7 +163,7 @@ async def test_a_plugin_job_queued_again_after_the_last_one_finished_runs_again(
     """A finished job's kept result must not swallow the next outbox row with the same key (e.g. a second change
     of the same plan an hour later must recompute again)."""
     from core.db import transaction
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from tests.workers.conftest import drain
 
     t = await make_tenant(modules=["example"])
@@ -154,7 +188,7 @@ async def test_the_outbox_refuses_keyword_arguments_the_queue_takes_for_its_own(
     nothing behind it is ever relayed) or change how the job is queued. It is refused when written."""
     from core.db import transaction
     from core.notifications.tables import OutboxMessage
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from core.tenancy import unscoped
     from tests.workers.conftest import drain
 
@@ -174,7 +208,7 @@ async def test_a_plugin_job_asked_for_while_it_runs_runs_again_afterwards(make_t
     until that run is over, then queues the job again (else the second change would never be processed)."""
     from core.db import transaction
     from core.notifications.tables import OutboxMessage
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
     from core.tenancy import unscoped
     from tests.workers.conftest import drain, run_worker
     from workers.relay import relay_once

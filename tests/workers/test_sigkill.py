@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.db import transaction
 from core.notifications.tables import InboxItem, NotificationDelivery, NotificationPreference, OutboxMessage
-from core.notify import notify
+from core.notifications.notify import notify
 from core.tenancy import unscoped
 from tests.workers.conftest import drain
 

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from core.notifications.tables import InboxItem, NotificationDelivery
-from core.tables import User
+from core.users.tables import User
 from core.tenancy import unscoped
 from workers.db import write_transaction
 

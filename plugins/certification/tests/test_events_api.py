@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.tables import AuditEvent
+from core.audit.tables import AuditEvent
 from core.tenancy import unscoped
 from plugins.certification.tests.conftest import Api, assert_problem
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from core.errors import Forbidden, NotFound
-from core.permissions import permissions_for
+from core.auth.permissions import permissions_for
 from core.plugins import get_plugin_system
-from core.tenancy import Actor, TenantContext
+from core.tenancy import Actor
+from core.tenancy.context import TenantContext
 from plugins.certification import reporting
 from plugins.certification.tests.conftest import Api, Seeded, assert_problem
 
@@ -80,9 +81,9 @@ async def test_hook_indicators_count_by_level_on_a_year(bac_ninh: Seeded, hung_y
     system = get_plugin_system()
 
     async def indicators(s: Seeded, year: int) -> dict[str, Any]:
-        [(module, values)] = await system.collect("isogov_indicators", modules=["certification"],
-                                                  ctx=await s.api.t.ctx(), year=year)
-        assert module == "certification"
+        tenant = (await s.api.t.ctx()).tenant
+        values = await system.indicators({"certification": [tenant]}, year)
+        assert {(i.module, i.tenant_id) for i in values} == {("certification", tenant.id)}
         return {i.name: i for i in values}
 
     y2019 = await indicators(bac_ninh, 2019)
@@ -106,28 +107,49 @@ async def test_hook_indicators_count_by_level_on_a_year(bac_ninh: Seeded, hung_y
     assert y2016["required"].value == board["by_required"]["required"]["total"]
 
 
-async def test_hook_eligibility_facts(api: Api, make_tenant: Any) -> None:
+async def test_hook_facts(api: Api, make_tenant: Any) -> None:
     system = get_plugin_system()
     ctx = await api.t.ctx()
 
-    async def facts(agency_id: Any) -> dict[str, Any]:
-        return dict(await system.collect("isogov_eligibility", modules=["certification"], ctx=ctx,
-                                         agency_id=agency_id)).get("certification", {})
+    async def facts(*agency_ids: Any, on: date | None = None) -> Any:
+        return await system.facts(ctx, agencies=list(agency_ids), on=on or date.today(), modules=["certification"])
 
-    none = await facts(api.t.agencies["D2"])
-    assert none["certification.status"] == "not_started" and none["certification.announced"] is False
-    assert none["certification.overdue"] is False
+    d1, d2 = api.t.agencies["D1"], api.t.agencies["D2"]
+    none = await facts(d2)
+    assert none.value(d2, "certification.status") == "not_started"
+    assert none.value(d2, "certification.announced") is False
+    assert none.get(d2, "certification.announced").explanation == "Chưa công bố HTQLCL phù hợp TCVN ISO 9001"
+    assert none.value(d2, "certification.overdue") is False
     await api.announced("D1", year=2019)
-    got = await facts(api.t.agencies["D1"])
-    assert got["certification.announced"] is True and got["certification.announced_on"] == "2019-07-01"
-    assert got["certification.standard_version"] == "2015"
-    assert got["certification.overdue"] is True  # no audit since 2019
-    assert got["certification.overdue_reasons"] == ["internal_audit", "management_review"]
-    fresh = await reporting.eligibility(ctx, api.t.agencies["D1"], today=date(2019, 12, 31))
-    assert fresh["certification.overdue"] is False and fresh["certification.reannouncement_due"] is False
+    got = await facts(d1, d2)  # one call answers for both agencies
+    announced = got.get(d1, "certification.announced")
+    assert announced.value is True and announced.holds_on == date(2019, 7, 1)
+    assert announced.explanation == "Đã công bố HTQLCL phù hợp TCVN ISO 9001:2015 ngày 01/07/2019"
+    assert got.value(d1, "certification.standard_version") == "2015"
+    overdue = got.get(d1, "certification.overdue")
+    assert overdue.value is True and overdue.data["reasons"] == ["internal_audit", "management_review"]
+    assert overdue.explanation.startswith("Quá hạn: đánh giá nội bộ quá hạn")
+    assert got.value(d2, "certification.announced") is False
+    fresh = await facts(d1, on=date(2019, 12, 31))
+    assert fresh.value(d1, "certification.overdue") is False
+    assert fresh.value(d1, "certification.reannouncement_due") is False
     other = await make_tenant(modules=["certification"])
-    assert await facts(other.agencies["D1"]) == {}
-    assert await facts(uuid.uuid4()) == {}
+    foreign = await facts(other.agencies["D1"], uuid.uuid4())
+    assert foreign.of(other.agencies["D1"]) == {}  # another province's agency: no facts
+
+
+async def test_announcing_notifies_the_lead_unit(api: Api) -> None:
+    from core.notifications.tables import Notification
+    from core.tenancy import unscoped
+
+    await api.announced("D1", year=2019)
+    with unscoped():
+        rows = await Notification.select().where((Notification.tenant_id == api.t.id)
+                                                 & (Notification.kind == "certification.announced"))
+    assert len(rows) == 1
+    assert rows[0]["title"] == "Sở Giao thông Vận tải đã công bố HTQLCL phù hợp TCVN ISO 9001"
+    assert rows[0]["link"].endswith("/certification/records/" + str(rows[0]["link"]).rsplit("/", 1)[-1])
+    assert rows[0]["recipient_count"] == 1  # the tenant admin (Sở KH&CN)
 
 
 async def test_hook_evidence_targets_check_existence_and_access(api: Api, make_tenant: Any) -> None:
@@ -184,5 +206,8 @@ async def test_the_national_view_carries_the_certification_figures(bac_ninh: See
     r = await client.get("/api/v1/national/indicators?year=2019", headers=platform_users["national_reviewer"])
     assert r.status_code == 200, r.text
     figures = {t["code"]: t["indicators"] for t in r.json()["tenants"]}[bac_ninh.api.t.code]["certification"]
-    assert (figures["announced"], figures["reannounced"], figures["on_2015_version"]) == (20, 1, 20)
+    assert (figures["announced"]["value"], figures["reannounced"]["value"], figures["on_2015_version"]["value"]) == (
+        20, 1, 20)
+    assert figures["announced"]["label_vi"] == "Đã công bố HTQLCL"
+    assert figures["announced"]["breakdown"]["commune"] == 19
     assert "BG-VY" not in r.text and "Việt Yên" not in r.text  # counts only, no agency rows

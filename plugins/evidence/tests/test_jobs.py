@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from core.plugins import get_plugin_system
-from core.tables import AuditEvent
+from core.audit.tables import AuditEvent
 from core.tenancy import unscoped
 from plugins.evidence.jobs import evidence_purge, evidence_reconcile
 from plugins.evidence.storage import LocalStore, object_key
@@ -106,27 +106,26 @@ async def test_indicators_count_files_and_bytes(client, tenant, store):
     b = (await upload(client, tenant, data=pdf_bytes(700, seed=3))).json()
     await client.delete(tenant.url(f"/evidence/{b['id']}"), headers=tenant.headers())
     year = datetime.now(timezone.utc).year
-    [(module, indicators)] = await get_plugin_system().collect("isogov_indicators", modules=["evidence"],
-                                                               ctx=await tenant.ctx(), year=year)
+    info = (await tenant.ctx()).tenant
+    indicators = await get_plugin_system().indicators({"evidence": [info]}, year)
     by_name = {i.name: i for i in indicators}
-    assert module == "evidence"
+    assert {(i.module, i.tenant_id) for i in indicators} == {("evidence", info.id)}
     assert by_name["files"].value == 1
     assert by_name["files"].breakdown == {"versions": 3, "deleted_awaiting_purge": 1}
     assert by_name["bytes"].value == 1000 + 2500 + 700
     assert by_name["uploads"].value == 3
-    [(_, past)] = await get_plugin_system().collect("isogov_indicators", modules=["evidence"],
-                                                    ctx=await tenant.ctx(), year=year - 1)
+    past = await get_plugin_system().indicators({"evidence": [info]}, year - 1)
     assert {i.name: i.value for i in past}["uploads"] == 0
 
 
 def test_jobs_and_crons_are_handed_to_the_workers():
-    jobs = [job for jobs in get_plugin_system().pm.hook.isogov_jobs() for job in jobs]
+    jobs = get_plugin_system().jobs()
     assert evidence_purge in jobs and evidence_reconcile in jobs
     assert all(inspect.iscoroutinefunction(job) for job in (evidence_purge, evidence_reconcile))
-    crons = [c for cs in get_plugin_system().pm.hook.isogov_cron_jobs() for c in cs]
-    names = {c.name: c for c in crons}
+    names = {s.name: s for s in get_plugin_system().schedules()}
     assert {"evidence_purge", "evidence_reconcile"} <= set(names)
-    assert names["evidence_purge"].coroutine is evidence_purge and names["evidence_purge"].hour == {2}
+    assert (names["evidence_purge"].hour, names["evidence_purge"].minute) == (2, 30)
+    assert names["evidence_purge"].module == "evidence" and not names["evidence_purge"].per_tenant
 
 
 async def test_jobs_run_with_an_arq_like_ctx(client, tenant, store):

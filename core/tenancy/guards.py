@@ -9,24 +9,53 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.errors import Forbidden, NotFound
-from core.permissions import permissions_for
-from core.tenancy import Actor, TenantContext, TenantInfo
+from core.auth.permissions import permissions_for
+from core.tenancy import Actor, TenantInfo
+from core.tenancy.context import TenantContext
 
 TENANT_PREFIX = "/api/v1/tenants/{tenant_code:str}"
 
 
 async def load_tenant(code: str) -> TenantInfo | None:
-    from core.tables import Tenant
+    from core.tenancy.tables import Tenant
 
     row = await Tenant.select(Tenant.id, Tenant.code, Tenant.name, Tenant.status).where(Tenant.code == code).first()
     return TenantInfo(**row) if row else None
 
 
 async def module_enabled(tenant_id: Any, module: str) -> bool:
-    from core.tables import TenantModule
+    from core.tenancy.tables import TenantModule
 
     row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == f"{tenant_id}:{module}").first()
     return bool(row and row["enabled"])
+
+
+async def enabled_modules(tenant_id: Any) -> list[str]:
+    """The modules switched on for a tenant (built-in parts are always on and not listed)."""
+    from core.tenancy.tables import TenantModule
+
+    rows = await TenantModule.select(TenantModule.module).where(
+        (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True))  # noqa: E712
+    return sorted(row["module"] for row in rows)
+
+
+async def tenants_with_module(module: str) -> list[str]:
+    """Codes of the active tenants that have `module` switched on (every active tenant for a built-in part)."""
+    from core.plugins import get_plugin_system
+    from core.tenancy.tables import Tenant, TenantModule
+
+    mod = get_plugin_system().modules.get(module)
+    if mod is not None and mod.info.builtin:
+        rows = await Tenant.select(Tenant.code).where(Tenant.status == "active").order_by(Tenant.code)
+        return [row["code"] for row in rows]
+    switched = await TenantModule.select(TenantModule.tenant_id).where(
+        (TenantModule.module == module) & (TenantModule.enabled == True))  # noqa: E712
+    ids = [row["tenant_id"] for row in switched]
+    if not ids:
+        return []
+    rows = await Tenant.select(Tenant.code).where(Tenant.id.is_in(ids) & (Tenant.status == "active")).order_by(
+        Tenant.code)
+    return [row["code"] for row in rows]
 
 
 async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

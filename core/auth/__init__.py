@@ -56,7 +56,7 @@ _ACTOR_SQL = (
 async def load_actor(user_id: Any) -> Actor | None:
     """The active user behind a token, with its tenant, in one query; None when unknown, deactivated, or the
     tenant is not active."""
-    from core.tables import User
+    from core.users.tables import User
 
     try:
         uid = uuid.UUID(str(user_id))
@@ -103,14 +103,15 @@ def issue_token(jwt_auth: JWTAuth[Actor, Token], user_id: uuid.UUID) -> str:
 
 
 async def _recent_failures(key: str, since: datetime) -> int:
-    from core.tables import LoginFailure
+    from core.users.tables import LoginFailure
 
     return await LoginFailure.count().where((LoginFailure.key == key) & (LoginFailure.at > since))
 
 
 async def authenticate(email: str, password: str, address: str, settings: Settings) -> uuid.UUID:
     """Check credentials under the rate limit; return the user id or raise 401 / 403 / 429 problems."""
-    from core.tables import LoginFailure, Tenant, User
+    from core.tenancy.tables import Tenant
+    from core.users.tables import LoginFailure, User
 
     email = email.strip().lower()
     now = datetime.now(timezone.utc)

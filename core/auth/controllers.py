@@ -7,7 +7,7 @@ import msgspec
 from litestar import Request, get, post
 
 from core.auth import authenticate, issue_token
-from core.permissions import all_permissions, permissions_for
+from core.auth.permissions import all_permissions, permissions_for
 from core.schemas import NO_NUL
 from core.settings import get_settings
 from core.tenancy import Actor

@@ -1,6 +1,6 @@
 """Queue a background job from business code, atomically with the business change (the transactional outbox).
 
-    from core.outbox import enqueue
+    from core.notifications.outbox import enqueue
 
     async with transaction():
         row = await ctx.scope(Plan).update(plan_id, {...})
@@ -11,7 +11,7 @@ transaction commits, under the deterministic job id `<job_name>:<tenant_id>:<key
 (not started yet), another with the same key is not added; a row written while one runs is queued again once
 that run is over (the run may have read the state from before the row's transaction). Keyword arguments must be
 JSON values, their names neither "function" nor starting with "_" (the queue takes those for itself). Jobs may
-still run more than once; make them idempotent. Notifications have their own call: `core.notify.notify`.
+still run more than once; make them idempotent. Notifications have their own call: `core.notifications.notify.notify`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 from core.db import transaction
 from core.notifications.services import outbox_row
 from core.notifications.tables import OutboxMessage
-from core.tenancy import TenantContext, unscoped
+from core.tenancy import unscoped
+from core.tenancy.context import TenantContext
 
 
 async def enqueue(ctx: TenantContext, job_name: str, *, key: str, **kwargs: Any) -> str:

@@ -1,11 +1,15 @@
+"""Liveness (`/health`, no I/O), readiness (`/ready`: database and Redis) and `/metrics`, as a built-in plugin."""
+
 from __future__ import annotations
 
 import asyncio
 
 from litestar import Response, get
 
-from core import db
+from core import __version__, db
+from core.contracts import ModuleInfo, Routes
 from core.errors import problem_response
+from core.plugins import hookimpl
 from core.settings import get_settings
 
 
@@ -42,3 +46,16 @@ async def ready() -> Response:
     if failed:
         return problem_response(503, f"not ready: {', '.join(failed)} did not answer", checks=checks)
     return Response({"status": "ready", "checks": checks})
+
+
+@hookimpl
+def isogov_module():
+    return ModuleInfo(name="health", title_vi="Tình trạng hệ thống", title_en="Health", version=__version__,
+                      builtin=True)
+
+
+@hookimpl
+def isogov_route_handlers():
+    from core.metrics import metrics
+
+    return [Routes(handlers=(health, ready, metrics), under="root")]

@@ -1,123 +1,22 @@
-"""The one tenant-scoped access path to tenant-owned rows.
+"""The one tenant-scoped access path to tenant-owned rows: `TenantContext.scope(Table)`.
 
-Every tenant-owned table subclasses `TenantTable` and carries `tenant_id`. Building a query on such a table
-directly (`Agency.select()`) raises `TenantScopeError`: code reaches the rows through `ctx.scope(Table)`,
-which filters by the context's tenant, hides soft-deleted rows, and audits every write in the same
-transaction. Platform code that must read across tenants (login, national aggregates, workers) says so
-explicitly with `with unscoped():`.
+A scope filters by the context's tenant, hides soft-deleted rows, and audits every write in the same
+transaction (core.audit). What a context is and how the ORM wall works: core.tenancy.base.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
-from piccolo.table import Table
-
+from core.agencies.tables import Agency
+from core.audit import record
+from core.db import transaction
 from core.errors import Forbidden, NotFound
-
-_ACCESS: ContextVar[int] = ContextVar("isogov_tenant_access", default=0)
-
-
-class TenantScopeError(RuntimeError):
-    """A tenant-owned table was queried outside the tenant-scoped access path."""
-
-
-@contextmanager
-def unscoped() -> Iterator[None]:
-    """Allow queries on tenant-owned tables across tenants. For platform code only; grep for it in review."""
-    token = _ACCESS.set(_ACCESS.get() + 1)
-    try:
-        yield
-    finally:
-        _ACCESS.reset(token)
-
-
-def _guard(table: type[Table]) -> None:
-    if not _ACCESS.get():
-        raise TenantScopeError(
-            f"{table.__name__} is tenant-owned: query it through TenantContext.scope({table.__name__}) "
-            "(or `with core.tenancy.unscoped():` in platform code)"
-        )
-
-
-class TenantTable(Table):
-    """Base of every tenant-owned table. Subclasses must define `tenant_id = UUID(...)`.
-
-    Optional class attributes: `audit_redact` (columns masked in audit rows).
-    """
-
-    audit_redact: tuple[str, ...] = ()
-
-    @classmethod
-    def select(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().select(*args, **kwargs)
-
-    @classmethod
-    def objects(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().objects(*args, **kwargs)
-
-    @classmethod
-    def insert(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().insert(*args, **kwargs)
-
-    @classmethod
-    def update(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().update(*args, **kwargs)
-
-    @classmethod
-    def delete(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().delete(*args, **kwargs)
-
-    @classmethod
-    def count(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().count(*args, **kwargs)
-
-    @classmethod
-    def exists(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().exists(*args, **kwargs)
-
-    @classmethod
-    def raw(cls, *args: Any, **kwargs: Any):  # type: ignore[override]
-        _guard(cls)
-        return super().raw(*args, **kwargs)
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    id: uuid.UUID
-    code: str
-    name: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a signed-in user (with the tenant it belongs to), or the system (CLI, workers, seed)."""
-
-    id: uuid.UUID | None
-    email: str
-    role: str
-    tenant_id: uuid.UUID | None = None
-    agency_id: uuid.UUID | None = None
-    full_name: str = ""
-    tenant: TenantInfo | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> "Actor":
-        return cls(id=None, email=name, role="platform_admin", full_name=name)
+from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
 
 
 def _now() -> datetime:
@@ -141,13 +40,27 @@ class _Deferred:
     def __await__(self):  # type: ignore[no-untyped-def]
         return self.run().__await__()
 
+    def __getattr__(self, name: str) -> Any:  # chain Piccolo's query methods (order_by, group_by, first, ...)
+        attr = getattr(self._query, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            if result is self._query:
+                return self
+            return _Deferred(result) if hasattr(result, "run") else result
+
+        return call
+
 
 class Scope:
     """Queries of one tenant-owned table, confined to one tenant; writes are audited."""
 
-    def __init__(self, table: type[TenantTable], ctx: "TenantContext") -> None:
+    def __init__(self, table: type[TenantTable], ctx: "TenantContext", *, private: bool = False) -> None:
         self.table = table
         self.ctx = ctx
+        self._private = () if private else tuple(table.private_columns)
         self.entity = table._meta.tablename
         self._soft = "deleted_at" in {c._meta.name for c in table._meta.columns}
 
@@ -158,8 +71,24 @@ class Scope:
         return cond
 
     def select(self, *columns: Any, include_deleted: bool = False) -> Any:
+        if self._private:
+            names = {getattr(c, "_meta", None) and c._meta.name for c in columns}
+            if names & set(self._private):
+                raise TenantScopeError(f"{self.entity}: {', '.join(sorted(names & set(self._private)))} "
+                                       "is private to its owner in core")
+            if not columns:
+                columns = tuple(c for c in self.table._meta.columns if c._meta.name not in self._private)
         with unscoped():
             return self.table.select(*columns).where(self.where(include_deleted))
+
+    def _check_write(self, values: dict[str, Any]) -> None:
+        if self.ctx.read_only:
+            raise TenantScopeError(f"{self.entity}: this context is read-only (a collection hook may not write)")
+        if not self.table.scope_writable:
+            raise TenantScopeError(f"{self.entity} is written only by its own mechanism in core")
+        if set(values) & set(self._private):
+            raise TenantScopeError(f"{self.entity}: {', '.join(sorted(set(values) & set(self._private)))} "
+                                   "is private to its owner in core")
 
     def count(self, include_deleted: bool = False) -> _Deferred:
         """An awaitable count of the tenant's rows; chain `.where(...)` to narrow it."""
@@ -195,9 +124,7 @@ class Scope:
         return row
 
     async def insert(self, values: dict[str, Any], *, action: str = "create") -> dict[str, Any]:
-        from core.audit import record
-        from core.db import transaction
-
+        self._check_write(values)
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
@@ -210,9 +137,7 @@ class Scope:
         return row
 
     async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
-        from core.audit import record
-        from core.db import transaction
-
+        self._check_write(values)
         values = {k: v for k, v in values.items() if k not in {"id", "tenant_id"}}
         if "updated_at" in {c._meta.name for c in self.table._meta.columns}:
             values.setdefault("updated_at", _now())
@@ -244,10 +169,18 @@ class TenantContext:
     actor: Actor
     permissions: frozenset[str] = field(default_factory=frozenset)
     request_id: str | None = None
+    read_only: bool = False
     _subtree_cache: dict[uuid.UUID, frozenset[uuid.UUID]] = field(default_factory=dict, repr=False)
 
-    def scope(self, table: type[TenantTable]) -> Scope:
-        return Scope(table, self)
+    def scope(self, table: type[TenantTable], *, private: bool = False) -> Scope:
+        """The tenant's rows of `table`. `private=True` is for the part of core that owns the table's private
+        columns (core.users for password hashes); nobody else passes it."""
+        return Scope(table, self, private=private)
+
+    def as_read_only(self) -> "TenantContext":
+        """The same tenant and actor, but every write through its scopes raises (for collection hooks)."""
+        return TenantContext(tenant=self.tenant, actor=self.actor, permissions=self.permissions,
+                             request_id=self.request_id, read_only=True, _subtree_cache=self._subtree_cache)
 
     def has(self, permission: str) -> bool:
         return self.actor.role == "platform_admin" or permission in self.permissions
@@ -264,8 +197,6 @@ class TenantContext:
         """The agency and all its sub-units (current and closed) in this tenant."""
         if root_id in self._subtree_cache:
             return self._subtree_cache[root_id]
-        from core.tables import Agency
-
         rows = await self.scope(Agency).select(Agency.id, Agency.parent_id)
         children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
         for row in rows:
@@ -292,8 +223,6 @@ class TenantContext:
 
     async def ensure_agency(self, agency_id: Any, *, write: bool = False) -> dict[str, Any]:
         """Return the agency row; 404 when it is not this tenant's, 403 when an agency officer may not write it."""
-        from core.tables import Agency
-
         row = await self.scope(Agency).get(agency_id, label="agency")
         if write:
             allowed = await self.writable_agency_ids()
@@ -303,6 +232,55 @@ class TenantContext:
         return row
 
 
+async def tenant_context(code: str, name: str = "system") -> TenantContext:
+    """A system context of the tenant with this code (CLI, jobs); NotFound when there is none."""
+    from core.tenancy.guards import load_tenant
+
+    info = await load_tenant(code)
+    if info is None:
+        raise NotFound(f"tenant {code!r} not found")
+    return system_context(info, name)
+
+
 def system_context(tenant: TenantInfo, name: str = "system") -> TenantContext:
     """A context for platform code acting inside one tenant (CLI, workers, demo seed, hooks)."""
     return TenantContext(tenant=tenant, actor=Actor.system(name))
+
+
+class ReadScope:
+    """Read-only queries of one tenant-owned table over a fixed set of tenants (cross-tenant collections)."""
+
+    def __init__(self, table: type[TenantTable], tenant_ids: tuple[uuid.UUID, ...]) -> None:
+        if table.private_columns:
+            raise TenantScopeError(f"{table._meta.tablename} has private columns: not readable across tenants")
+        self.table = table
+        self.tenant_ids = tenant_ids
+        self._soft = "deleted_at" in {c._meta.name for c in table._meta.columns}
+
+    def where(self, include_deleted: bool = False) -> Any:
+        cond = self.table.tenant_id.is_in(list(self.tenant_ids))  # type: ignore[attr-defined]
+        if self._soft and not include_deleted:
+            cond = cond & self.table.deleted_at.is_null()  # type: ignore[attr-defined]
+        return cond
+
+    def select(self, *columns: Any, include_deleted: bool = False) -> Any:
+        with unscoped():
+            return _Deferred(self.table.select(*columns).where(self.where(include_deleted)))
+
+    def count(self, include_deleted: bool = False) -> _Deferred:
+        with unscoped():
+            return _Deferred(self.table.count().where(self.where(include_deleted)))
+
+
+@dataclass(frozen=True)
+class TenantsReader:
+    """What a cross-tenant collection (indicators) reads through: read-only scopes over exactly `tenants`."""
+
+    tenants: tuple[TenantInfo, ...]
+
+    @property
+    def tenant_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(t.id for t in self.tenants)
+
+    def scope(self, table: type[TenantTable]) -> ReadScope:
+        return ReadScope(table, self.tenant_ids)

@@ -9,7 +9,7 @@ shown once.
 Example (a plugin service)::
 
     from core.db import transaction
-    from core.notify import notify
+    from core.notifications.notify import notify
 
     async with transaction():
         visit = await ctx.scope(Visit).insert({...})
@@ -22,17 +22,18 @@ Example (a plugin service)::
 from __future__ import annotations
 
 import uuid
-from typing import Iterable
+from typing import Any, Iterable
 
 from core.notifications.services import CHANNELS, EMAIL_MODES, create_notification
-from core.tenancy import TenantContext
+from core.tenancy.context import TenantContext
 
 __all__ = ["notify", "CHANNELS", "EMAIL_MODES"]
 
 
-async def notify(ctx: TenantContext, *, kind: str, title: str, body: str = "",
-                 recipients: Iterable[uuid.UUID | str] = (), agency_id: uuid.UUID | None = None,
-                 link: str | None = None, dedup_key: str | None = None) -> uuid.UUID | None:
+async def notify(ctx: TenantContext, *, kind: str, title: str | None = None, body: str = "",
+                 recipients: Iterable[uuid.UUID | str] | None = None, agency_id: uuid.UUID | None = None,
+                 link: str | None = None, dedup_key: str | None = None,
+                 data: dict[str, Any] | None = None) -> uuid.UUID | None:
     """Notify people of ctx's tenant; returns the notification id, or None when `dedup_key` was seen before.
 
     - `kind`: dotted lower-case name, `<module>.<event>` (e.g. "inspections.visit_scheduled"). Users choose
@@ -45,6 +46,22 @@ async def notify(ctx: TenantContext, *, kind: str, title: str, body: str = "",
     - `link`: a path inside the tenant, relative ("inspections/visits/<id>") or full
       ("/api/v1/tenants/<code>/..."); stored as the full path. Links to another tenant or site are refused.
     - `dedup_key`: makes the call idempotent per tenant: a second call with the same key writes nothing.
+    - The kind must be declared by a module (`isogov_notification_kinds`); `title` defaults to the kind's
+      Vietnamese template filled with `data`, and `recipients` (None) to the kind's default audience.
     """
+    from core.notifications.services import check_kind
+    from core.plugins import get_plugin_system
+
+    check_kind(kind)  # a malformed kind is the caller's bad input: 400 naming the field
+    declared = get_plugin_system().notification_kind(kind)
+    if declared is None:
+        raise ValueError(f"notification kind {kind!r} is not declared by any module (isogov_notification_kinds)")
+    if title is None:
+        try:
+            title = declared.title_vi.format(**(data or {}))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"notification kind {kind!r}: its title needs {exc} in data") from exc
+    if recipients is None:
+        recipients = declared.audience
     return await create_notification(ctx, kind=kind, title=title, body=body, recipients=recipients,
                                      agency_id=agency_id, link=link, dedup_key=dedup_key)

@@ -9,8 +9,8 @@ from litestar import Controller, get
 
 from core.errors import BadRequest
 from core.schemas import Limit, Offset, Page
-from core.tables import AuditEvent
-from core.tenancy import TenantContext
+from core.audit.tables import AuditEvent
+from core.tenancy.context import TenantContext
 
 
 class AuditEventRead(msgspec.Struct):

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from core.audit.tables import AuditEvent
 from core.tenancy import unscoped
 
 if TYPE_CHECKING:
-    from core.tenancy import TenantContext
+    from core.tenancy.context import TenantContext
 
 log = structlog.get_logger("isogov.audit")
 
@@ -28,8 +29,6 @@ async def record(ctx: "TenantContext | None", *, action: str, entity: str, entit
 
     Without a tenant context (platform writes such as creating a platform user), pass `tenant_id` or None.
     """
-    from core.tables import AuditEvent
-
     actor = ctx.actor if ctx is not None else None
     row = AuditEvent(
         id=uuid.uuid4(),
