@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from core import __version__, db
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
+from core.http import check_json_body, security_headers
 from core.logging import configure_logging, on_app_init as logging_on_app_init
 from core.metrics import on_app_init as metrics_on_app_init
 from core.plugins import PluginError, PluginSystem, get_plugin_system
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # outermost: request context, then metrics, then authentication
         on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init],
+        before_request=check_json_body,
+        before_send=[security_headers],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,

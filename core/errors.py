@@ -109,6 +109,8 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message") or "")
+            if message == repr(item.get("key")):  # Litestar's per-field collection hit a KeyError: not an input error
+                continue
             errors.append({"field": _field_of(item.get("key"), message), "message": message,
                            "source": item.get("source")})
     return errors
@@ -163,6 +165,12 @@ def handle_data_error(request: Request, exc: Exception) -> Response[dict[str, An
                                  "was written", request=request)
 
 
+def handle_too_deep(request: Request, exc: RecursionError) -> Response[dict[str, Any]]:
+    """JSON nested deeper than the decoder's limit (about 1,000 levels)."""
+    log.info("request body nested too deeply", path=request.url.path)
+    return problem_response(400, "the request body is nested too deeply", request=request)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(500, "An unexpected error occurred; it has been logged.", request=request)
@@ -176,5 +184,6 @@ EXCEPTION_HANDLERS = {
     sqlite3.IntegrityError: handle_integrity,
     asyncpg.exceptions.IntegrityConstraintViolationError: handle_integrity,
     asyncpg.exceptions.DataError: handle_data_error,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }

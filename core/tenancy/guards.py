@@ -60,7 +60,10 @@ async def tenants_with_module(module: str) -> list[str]:
 
 async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """404 unless the user belongs to the tenant (or is a platform admin) and the module is enabled there;
-    403 unless the user's role has the handler's permission."""
+    403 unless the user's role has the handler's permission. OPTIONS (answered by the framework with the allowed
+    methods, without authentication) passes: it reads nothing of the tenant."""
+    if connection.scope.get("method") == "OPTIONS":
+        return
     actor: Actor = connection.user
     code = connection.path_params.get("tenant_code", "")
     tenant = actor.tenant if actor.tenant is not None and actor.tenant.code == code else await load_tenant(code)
@@ -79,6 +82,8 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
 
 
 def require_platform_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.scope.get("method") == "OPTIONS":
+        return
     if connection.user.role != "platform_admin":
         raise Forbidden("only a platform admin may do this")
 

@@ -108,7 +108,7 @@ class BoardController(Controller):
         name = f"htqlcl-{ctx.tenant.code}-{day.isoformat()}.{fmt}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if fmt == "csv":
-            return Response(export.board_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+            return Response(export.board_csv(rows), media_type="text/csv", headers=headers)
         title = f"Bảng theo dõi HTQLCL - {ctx.tenant.name}"
         return Response(export.board_xlsx(rows, title=title, as_of=day), headers=headers,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
