@@ -47,7 +47,11 @@ class Group(click.Group):
 
 @click.group(cls=Group, help="isogov: ISO 9001 quality management for provinces. Configure with environment variables.")
 def main() -> None:
-    pass
+    # every command logs at ISOGOV_LOG_LEVEL like the API (structlog's default would print debug lines, e.g. one
+    # audit line per row the demo seed writes)
+    from core.logging import configure_logging
+
+    configure_logging(get_settings())
 
 
 async def migrate_all() -> None:

@@ -65,7 +65,8 @@ class TenantController(Controller):
     path = "/"
     tags = ["tenants"]
 
-    @get("/", summary="Read a tenant", opt={"permission": "tenant.read"})
+    @get("/", summary="Read a tenant (national reviewers too: metadata only)",
+         opt={"permission": "tenant.read", "national_read": True})
     async def get_tenant(self, ctx: TenantContext) -> TenantRead:
         return await _read(await service.get_by_code(ctx.tenant.code))
 
@@ -75,7 +76,8 @@ class TenantController(Controller):
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return await _read(await service.update_tenant(ctx.tenant.code, changes, ctx.actor))
 
-    @get("/modules", summary="Installed modules and whether each is enabled here", opt={"permission": "tenant.read"})
+    @get("/modules", summary="Installed modules and whether each is enabled here",
+         opt={"permission": "tenant.read", "national_read": True})
     async def tenant_modules(self, ctx: TenantContext) -> list[TenantModuleRead]:
         enabled = set(await service.enabled_modules(ctx.tenant.id))
         return [TenantModuleRead(**{f: getattr(_module_read(n), f) for f in ModuleRead.__struct_fields__},

@@ -96,3 +96,12 @@ async def test_cli_finds_the_agency_code_in_any_case(make_tenant: Any) -> None:
     ctx = await t.ctx()
     row = await ctx.scope(User).select(User.agency_id).where(User.email == f"officer2@{t.code}.test").first()
     assert row["agency_id"] == t.agencies["D1U"]
+
+
+def test_cli_logs_at_the_configured_level() -> None:
+    """Issue 17: `isogov dev` printed thousands of `[debug] audit` lines while seeding at level INFO."""
+    code = f"cli-log-{os.getpid()}"
+    r = cli("create-tenant", code, "Tỉnh Nhật Ký", "--module", "example", ISOGOV_LOG_LEVEL="INFO",
+            ISOGOV_LOG_JSON="0")
+    assert r.returncode == 0, r.stderr
+    assert "debug" not in (r.stdout + r.stderr).lower(), (r.stdout + r.stderr)[:500]

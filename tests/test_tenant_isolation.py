@@ -189,14 +189,21 @@ async def test_viewer_cannot_write_anywhere(client: Any, app: Any, pair: Any) ->
 
 
 async def test_national_reviewer_sees_no_tenant_rows(client: Any, app: Any, pair: Any, platform_users: Any) -> None:
+    """Only the tenant's metadata (routes marked `national_read`, reads only) answers; every other route 404."""
     a, _, ids_a, _ = pair
     failures = []
+    metadata = []
     for route in tenant_routes(app):
         path_ids = {name: own_id_for(name, a, ids_a) for name, kind in route.params if kind == "uuid"}
         url = fill_path(route, a.code, path_ids, get_plugin_system().module_names())
         response = await request(client, route.method, url, platform_users["national_reviewer"])
-        if response.status_code != 404:
+        if route.handler.opt.get("national_read") and route.method == "GET":
+            metadata.append(route.path)
+            if response.status_code != 200:
+                failures.append(f"{route.name}: {response.status_code} (tenant metadata)")
+        elif response.status_code != 404:
             failures.append(f"{route.name}: {response.status_code}")
+    assert sorted(metadata) == ["/api/v1/tenants/{tenant_code:str}", "/api/v1/tenants/{tenant_code:str}/modules"]
     assert not failures, "\n".join(failures)
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import msgspec
 
-from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate
+from piccolo.query import OrderByRaw
+
+from core.agencies.schemas import LEVELS, AgencyCreate, AgencyRead, AgencyUpdate
 from core.db import transaction
 from core.errors import BadRequest, Conflict, Forbidden
 from core.schemas import to_struct
@@ -136,6 +138,11 @@ async def _close(ctx: TenantContext, agency_id: uuid.UUID, on: date | None) -> d
     return await ctx.scope(Agency).update(current["id"], {"valid_to": max(on, current["valid_from"])}, action="close")
 
 
+# levels in the tree's order (province first, communes and units last), not alphabetically
+LEVEL_ORDER = OrderByRaw("CASE level " + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(LEVELS))
+                         + f" ELSE {len(LEVELS)} END")
+
+
 async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID | None, required: bool | None,
                  active: bool | None, active_on: date | None, q: str | None, limit: int, offset: int
                  ) -> tuple[list[dict[str, Any]], int]:
@@ -156,5 +163,5 @@ async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID 
     if q and q.strip():
         pattern = like_pattern(q)  # codes match after the "<tenant_id>:" prefix of code_key, never inside it
         conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(f"{ctx.tenant.id}:{pattern}"))
-    return await ctx.scope(Agency).page(*conds, order_by=(Agency.level, Agency.name_folded), limit=limit,
+    return await ctx.scope(Agency).page(*conds, order_by=(LEVEL_ORDER, Agency.name_folded), limit=limit,
                                         offset=offset)

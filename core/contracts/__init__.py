@@ -228,12 +228,15 @@ class EvidenceTarget:
 
     `check(ctx, target_id, write)` raises core.errors.NotFound when the entity does not exist in ctx's tenant
     and core.errors.Forbidden when ctx's user may not attach to it (write=True) or read it (write=False).
+    `parts(ctx, target_id)`, when given, returns the (target_type, target_id) pairs whose attachments belong to
+    this entity too (a QMS record lists the files of its events); it runs after `check` allowed the read.
     """
 
     target_type: str
     module: str
     title: str
     check: Callable[..., Awaitable[None]]
+    parts: Callable[..., Awaitable[list[tuple[str, str]]]] | None = None
 
 
 @dataclass(frozen=True)

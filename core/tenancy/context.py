@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 from core.agencies.tables import Agency
 from core.audit import record
 from core.db import transaction
@@ -158,7 +160,20 @@ class Scope:
         return await self.update(id, {"deleted_at": _now()}, action="delete")  # 404 when missing or already deleted
 
     def _redact(self, row: dict[str, Any]) -> dict[str, Any]:
-        return {k: ("***" if k in self.table.audit_redact else v) for k, v in row.items()}
+        """The row as the audit keeps it: redacted columns hidden, JSON columns as their values (not the text the
+        database returns, which the audit would store as a quoted string)."""
+        json_columns = {c._meta.name for c in self.table._meta.json_columns}
+        out = {}
+        for k, v in row.items():
+            if k in self.table.audit_redact:
+                v = "***"
+            elif k in json_columns and isinstance(v, (str, bytes)):
+                try:
+                    v = msgspec.json.decode(v)
+                except msgspec.DecodeError:
+                    pass
+            out[k] = v
+        return out
 
 
 @dataclass

@@ -67,7 +67,10 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     actor: Actor = connection.user
     code = connection.path_params.get("tenant_code", "")
     tenant = actor.tenant if actor.tenant is not None and actor.tenant.code == code else await load_tenant(code)
-    if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id):
+    # national reviewers read a province's metadata (routes marked opt["national_read"]: name, status, modules),
+    # never its rows; they already list every province at GET /api/v1/tenants
+    national = actor.role == "national_reviewer" and bool(handler.opt.get("national_read"))
+    if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id and not national):
         raise NotFound(f"tenant {code!r} not found")
     structlog.contextvars.bind_contextvars(tenant=tenant.code)
     module = handler.opt.get("module")
@@ -76,7 +79,7 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     ctx = TenantContext(tenant=tenant, actor=actor, permissions=permissions_for(actor.role),
                         request_id=structlog.contextvars.get_contextvars().get("request_id"))
     permission = handler.opt.get("permission")
-    if permission:
+    if permission and not national:
         ctx.require(permission)
     connection.state.tenant_ctx = ctx
 

@@ -83,7 +83,7 @@ def isogov_evidence_targets():
 
     return [
         EvidenceTarget(target_type="qms_record", module=NAME, title="Hồ sơ HTQLCL (QMS record)",
-                       check=reporting.check_record),
+                       check=reporting.check_record, parts=reporting.record_parts),
         EvidenceTarget(target_type="qms_event", module=NAME, title="Sự kiện HTQLCL (QMS event)",
                        check=reporting.check_event),
     ]

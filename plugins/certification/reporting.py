@@ -205,6 +205,12 @@ async def check_record(ctx: TenantContext, target_id: Any, write: bool = False) 
     await _check_agency_access(ctx, row["agency_id"], write)
 
 
+async def record_parts(ctx: TenantContext, target_id: Any) -> list[tuple[str, str]]:
+    """Evidence target `qms_record` lists the files attached to its events too."""
+    rows = await ctx.scope(QmsEvent).select(QmsEvent.id).where(QmsEvent.record_id == target_id)
+    return [("qms_event", str(row["id"])) for row in rows]
+
+
 async def check_event(ctx: TenantContext, target_id: Any, write: bool = False) -> None:
     """Evidence target `qms_event`: attachments are documents of an event (the event itself never changes)."""
     row = await ctx.scope(QmsEvent).find(target_id)

@@ -134,15 +134,20 @@ EventReplacement = Union[BuildStarted, ApplyStarted, InternalAudit, ManagementRe
 
 
 class Correction(_Event, tag="correction", kw_only=True):
-    """Corrects an earlier event: `void` ignores it, `replace` takes the `replacement` (same kind) instead.
+    """Corrects an earlier event: `void` ignores it, `replace` takes the `replacement` instead.
 
-    The correction is itself an event (dated the day it is made, by default today); nothing is rewritten."""
+    A replacement names only what changes: it starts from the corrected event (or its latest replacement) and
+    keeps every field it does not mention; `kind` may be left out (it is the corrected event's, and must be if
+    given). The correction is itself an event (dated the day it is made, by default today); nothing is
+    rewritten."""
 
     occurred_on: date | None = None
     corrects_event_id: uuid.UUID
     action: Literal["void", "replace"]
     reason: Long
-    replacement: EventReplacement | None = None
+    replacement: Annotated[dict[str, Any], msgspec.Meta(
+        description="the fields of the corrected event that change (any of its kind's fields; `kind` optional)")] \
+        | None = None
 
 
 EventCreate = Union[BuildStarted, ApplyStarted, InternalAudit, ManagementReview, HeadConfirmed, Announced,

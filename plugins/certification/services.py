@@ -21,7 +21,7 @@ import msgspec
 
 from core.agencies.services import is_active
 from core.db import is_sqlite, transaction
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import BadRequest, Conflict, NotFound, Unprocessable
 from core.notifications.notify import notify
 from core.schemas import to_struct
 from core.agencies.tables import Agency
@@ -29,6 +29,7 @@ from core.tenancy.context import TenantContext
 from core.text import like_pattern
 from plugins.certification import NAME, rules
 from plugins.certification.schemas import (
+    EventReplacement,
     BoardRow,
     BoardSummary,
     Breakdown,
@@ -194,6 +195,36 @@ def _latest_corrections(events: Sequence[rules.Event]) -> dict[uuid.UUID, rules.
     return latest
 
 
+def _with_full_replacement(inp: Correction, events: Sequence[rules.Event]) -> Correction:
+    """The correction with its partial `replacement` completed from the corrected event (or that event's latest
+    replacement) into the kind's own struct, checked like a new event of that kind (400 naming the field)."""
+    if inp.action != "replace" or inp.replacement is None:
+        return inp
+    target = next((e for e in events if e.id == inp.corrects_event_id), None)
+    if target is None or target.kind == "correction":
+        return inp  # _check_correction answers
+    partial = dict(inp.replacement)
+    kind = partial.pop("kind", target.kind)
+    if kind != target.kind:
+        raise Unprocessable(f"the replacement must be a {target.kind!r} event like the one it corrects",
+                            field="replacement.kind")
+    base: dict[str, Any] = {**target.data, "occurred_on": target.occurred_on.isoformat()}
+    previous = _latest_corrections(events).get(target.id)
+    if previous is not None and previous.data.get("action") == "replace" and previous.data.get("replacement"):
+        base = dict(previous.data["replacement"])
+    base.pop("kind", None)
+    try:
+        full = msgspec.convert({**base, **partial, "kind": kind}, EventReplacement, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = message.rsplit("at `$.", 1)[-1].split("`", 1)[0] if "at `$." in message else None
+        if where is None and "unknown field `" in message:
+            where = message.split("unknown field `", 1)[1].split("`", 1)[0]
+        raise BadRequest(f"invalid replacement: {message}",
+                         field=f"replacement.{where}" if where else "replacement") from exc
+    return msgspec.structs.replace(inp, replacement=full)
+
+
 def _check_correction(inp: Correction, events: Sequence[rules.Event], agency: dict[str, Any], today: date) -> None:
     target = next((e for e in events if e.id == inp.corrects_event_id), None)
     if target is None:
@@ -267,6 +298,8 @@ async def record_events(ctx: TenantContext, agency_id: Any, inputs: Sequence[Eve
             seq = max((e.seq for e in events), default=0)
             new_rows: list[dict[str, Any]] = []
             for inp in inputs:
+                if isinstance(inp, Correction):
+                    inp = _with_full_replacement(inp, events)
                 kind, occurred_on, note, data, corrects = _split(inp)
                 if isinstance(inp, Correction):
                     occurred_on = occurred_on or today

@@ -224,24 +224,36 @@ async def record_version(ctx: TenantContext, *, evidence_id: uuid.UUID, version_
 
 async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_id: str | None, q: str | None,
                         limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    parts: list[tuple[str, str]] = []
     if target_type or target_id:
         if not (target_type and target_id):
             missing = "target_id" if target_type else "target_type"
             raise BadRequest("filter by `target_type` and `target_id` together", field=missing)
-        await check_target(ctx, target_type, target_id, write=False)
+        target = await check_target(ctx, target_type, target_id, write=False)
+        parts = await target.parts(ctx, target_id) if target.parts is not None else []
     if q and "\x00" in q:
         raise BadRequest("the search text contains a NUL character", field="q")
     scope = ctx.scope(Evidence)
     query, count = scope.select(), scope.count()
     conditions = []
     if target_type and target_id:
-        conditions.append((Evidence.target_type == target_type) & (Evidence.target_id == target_id))
+        condition = (Evidence.target_type == target_type) & (Evidence.target_id == target_id)
+        for part_type, part_ids in _group(parts).items():  # files of the entity's parts (a record's events)
+            condition = condition | ((Evidence.target_type == part_type) & Evidence.target_id.is_in(part_ids))
+        conditions.append(condition)
     if q:
         conditions.append(Evidence.search_folded.like(like_pattern(q)))
     for condition in conditions:
         query, count = query.where(condition), count.where(condition)
     rows = await query.order_by(Evidence.created_at, ascending=False).order_by(Evidence.id).limit(limit).offset(offset)
     return rows, await count
+
+
+def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for kind, ident in pairs:
+        grouped.setdefault(kind, []).append(str(ident))
+    return grouped
 
 
 async def list_versions(ctx: TenantContext, evidence_id: uuid.UUID, *, limit: int, offset: int

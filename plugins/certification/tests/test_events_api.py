@@ -334,3 +334,26 @@ async def test_nul_characters_are_400_not_500(api: Api, client: Any, body: dict,
                                   json={"conversion_deadline_reference": "QĐ\u0000"})
     assert_problem(settings, 400)
     assert_problem(await api.get("/board", q="s\u00f4\u0000"), 400)
+
+
+async def test_a_replacing_correction_keeps_what_it_does_not_mention(api: Api) -> None:
+    """Issue 17: replacing only an internal audit's date wiped its nonconformities (3 → 0), and `kind` was required.
+    A replacement now starts from the corrected event (or its latest replacement) and `kind` may be left out."""
+    await api.announced("D1")
+    audit = (await api.ok("D1", "internal_audit", date(2019, 9, 2), result="Có điểm chưa phù hợp",
+                          nonconformities=3))["event"]
+    fixed = await api.ok("D1", "correction", date(2019, 9, 10), corrects_event_id=audit["id"], action="replace",
+                         reason="Sai ngày", replacement={"occurred_on": "2019-09-04"})
+    assert fixed["record"]["last_internal_audit_on"] == "2019-09-04"
+    assert fixed["record"]["last_internal_audit_nonconformities"] == 3
+    assert fixed["record"]["last_internal_audit_result"] == "Có điểm chưa phù hợp"
+    again = await api.ok("D1", "correction", date(2019, 9, 11), corrects_event_id=audit["id"], action="replace",
+                         reason="Sai số điểm", replacement={"kind": "internal_audit", "nonconformities": 1})
+    assert again["record"]["last_internal_audit_on"] == "2019-09-04"  # kept from the previous replacement
+    assert again["record"]["last_internal_audit_nonconformities"] == 1
+    assert_problem(await api.event("D1", "correction", date(2019, 9, 12), corrects_event_id=audit["id"],
+                                   action="replace", reason="x", replacement={"nonconformities": -1}),
+                   400, field="replacement.nonconformities")
+    assert_problem(await api.event("D1", "correction", date(2019, 9, 12), corrects_event_id=audit["id"],
+                                   action="replace", reason="x", replacement={"no_such_field": 1}),
+                   400, field="replacement.no_such_field")
