@@ -68,3 +68,29 @@ async def test_a_record_lists_the_files_of_its_events(client: Any, make_tenant: 
     only_event = (await client.get(t.url(f"/evidence?target_type=qms_event&target_id={event_id}"),
                                    headers=t.headers())).json()
     assert [e["id"] for e in only_event["items"]] == [on_event]
+
+
+async def test_an_uploader_takes_back_its_own_file_within_a_day(client: Any, make_tenant: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from plugins.evidence.tables import Evidence
+
+    t = await make_tenant(modules=["evidence"])
+
+    async def upload(role: str) -> str:
+        r = await client.post(t.url("/evidence"), headers=t.headers(role), data={"title": "Nhầm tệp"},
+                              files={"file": ("nham.txt", "Tệp gửi nhầm".encode(), "text/plain")})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    mine, admins, old = await upload("agency_officer"), await upload("tenant_admin"), await upload("agency_officer")
+    with unscoped():
+        await Evidence.update({Evidence.created_at: datetime.now(timezone.utc) - timedelta(hours=25)}).where(
+            Evidence.id == old)
+    officer = t.headers("agency_officer")
+    assert (await client.delete(t.url(f"/evidence/{admins}"), headers=officer)).status_code == 403
+    assert (await client.delete(t.url(f"/evidence/{old}"), headers=officer)).status_code == 403
+    assert (await client.delete(t.url(f"/evidence/{mine}"), headers=officer)).status_code == 204
+    assert (await client.get(t.url(f"/evidence/{mine}"), headers=t.headers())).status_code == 404
+    assert (await client.delete(t.url(f"/evidence/{admins}"), headers=t.headers("viewer"))).status_code == 403
+    assert (await client.delete(t.url(f"/evidence/{old}"), headers=t.headers())).status_code == 204

@@ -188,7 +188,7 @@ class EvidenceController(Controller):
         return to_struct(row, EvidenceRead)
 
     @delete("/{evidence_id:uuid}", summary="Delete a piece of evidence (kept until the tenant's retention ends)",
-            opt={"permission": "evidence.delete"})
+            opt={"permission": "evidence.delete_own"})
     async def remove(self, ctx: TenantContext, evidence_id: uuid.UUID) -> None:
         await services.soft_delete(ctx, evidence_id)
 

@@ -33,6 +33,8 @@ def isogov_permissions():
         Permission("evidence.write", "Upload evidence and new versions (agency officers: records they may write)",
                    ("tenant_admin", "inspector", "agency_officer")),
         Permission("evidence.delete", "Delete evidence (kept until the tenant's retention ends)", ("tenant_admin",)),
+        Permission("evidence.delete_own", "Take back evidence one uploaded oneself, within 24 hours of the upload",
+                   ("tenant_admin", "inspector", "agency_officer")),
         Permission("evidence.manage", "Change the tenant's upload limit and retention", ("tenant_admin",)),
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import structlog
@@ -281,7 +281,21 @@ async def get_version(ctx: TenantContext, evidence_id: uuid.UUID, version: int |
     return found
 
 
+TAKE_BACK_HOURS = 24
+
+
 async def soft_delete(ctx: TenantContext, evidence_id: uuid.UUID) -> None:
+    """Tenant admins delete any evidence; anyone who may upload takes back a file they uploaded themself (every
+    version theirs) within TAKE_BACK_HOURS of its first upload — a mistake, not a record to rewrite later."""
+    if not ctx.has("evidence.delete"):
+        row = await get(ctx, evidence_id)
+        created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=timezone.utc)
+        own = row["created_by"] == ctx.actor.id and row["uploaded_by"] == ctx.actor.id
+        if not own:
+            raise Forbidden("only a tenant admin may delete evidence someone else uploaded")
+        if _now() - created > timedelta(hours=TAKE_BACK_HOURS):
+            raise Forbidden(f"your own upload can be taken back within {TAKE_BACK_HOURS} hours; after that ask a "
+                            "tenant admin")
     await ctx.scope(Evidence).soft_delete(evidence_id)
 
 
