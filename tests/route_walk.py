@@ -137,14 +137,17 @@ def sample_value(tp: Any, field_name: str, id_value: Any) -> Any:
     if base is datetime:
         return datetime.now().astimezone().isoformat()
     if base is str:
-        if pattern and "@" in pattern:
-            return f"walker-{uuid.uuid4().hex[:8]}@example.test"
         if pattern:
-            return f"W{uuid.uuid4().hex[:6]}"
+            return next((c for c in pattern_candidates() if re.search(pattern, c)), f"W{uuid.uuid4().hex[:6]}")
         return "Thử nghiệm đường đi"
     if isinstance(base, type) and issubclass(base, msgspec.Struct):
         return sample_body(base, id_value)
     return None
+
+
+def pattern_candidates() -> list[str]:
+    """Strings of common shapes (codes, emails, phone numbers); a patterned field gets the first that matches."""
+    return [f"W{uuid.uuid4().hex[:6]}", f"walker-{uuid.uuid4().hex[:8]}@example.test", "0912 345 678"]
 
 
 def sample_body(struct: type[msgspec.Struct], id_value: Any) -> dict[str, Any]:

@@ -92,6 +92,7 @@ def test_walker_sees_core_and_plugin_routes(app: Any) -> None:
     assert "GET /api/v1/tenants/{tenant_code:str}/agencies" in names
     assert "PATCH /api/v1/tenants/{tenant_code:str}/agencies/{agency_id:uuid}" in names
     assert "DELETE /api/v1/tenants/{tenant_code:str}/example/notes/{note_id:uuid}" in names
+    assert "PATCH /api/v1/tenants/{tenant_code:str}/people/{person_id:uuid}" in names
     for module in get_plugin_system().module_names():
         if get_plugin_system().modules[module].route_handlers:
             assert any(f"/{{tenant_code:str}}/{module}/" in n for n in names), f"no routes walked for {module}"
@@ -99,7 +100,7 @@ def test_walker_sees_core_and_plugin_routes(app: Any) -> None:
 
 async def test_both_tenants_have_rows_in_every_populated_table(pair: Any) -> None:
     a, b, ids_a, ids_b = pair
-    assert {"agency", "app_user", "example_note"} <= set(ids_b)
+    assert {"agency", "app_user", "example_note", "person"} <= set(ids_b)
     assert set(ids_a) == set(ids_b)
     assert not set(map(str, sum(ids_a.values(), []))) & set(map(str, sum(ids_b.values(), [])))
 

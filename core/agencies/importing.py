@@ -7,19 +7,16 @@ valid_to. `parent_code` names an existing agency of the province or another row 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from core.agencies.schemas import CODE_PATTERN, LEVELS, ImportError_, ImportReport
+from core.agencies.schemas import CODE_PATTERN, LEVELS
 from core.agencies.services import code_key
-from core.db import transaction
-from core.errors import BadRequest, Unprocessable
 from core.agencies.tables import Agency
+from core.db import transaction
+from core.importing import MAX_ROWS, ImportError_, ImportReport, Row, cell_date, cell_text, read_rows, refuse
 from core.tenancy.context import TenantContext
 from core.text import fold
 
@@ -29,94 +26,11 @@ COLUMNS = ("code", "name", "level", "parent_code", "required", "valid_from", "va
 REQUIRED_COLUMNS = ("code", "name", "level")
 TRUE = {"1", "true", "yes", "y", "x", "co", "có"}
 FALSE = {"0", "false", "no", "n", "khong", "không", ""}
-MAX_ROWS = 20000
 CODE_RE = re.compile(CODE_PATTERN)
 
 
-@dataclass
-class Row:
-    line: int
-    values: dict[str, Any]
-    parsed: dict[str, Any] = field(default_factory=dict)
-
-
-def _read_csv(content: bytes) -> list[tuple[int, list[Any]]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"the CSV file is not valid UTF-8 (byte {exc.start})", field="file") from exc
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        return [(i, row) for i, row in enumerate(reader, start=1)]
-    except csv.Error as exc:  # e.g. a cell beyond the field size limit
-        raise BadRequest(f"the CSV file cannot be read near line {reader.line_num}: {exc}", field="file") from exc
-
-
-def _read_xlsx(content: bytes) -> list[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    # read_only parses the sheet lazily: a damaged sheet fails while its rows are read, not when it is opened.
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        try:
-            sheet = wb.worksheets[0]
-            return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            wb.close()
-    except Exception as exc:
-        raise BadRequest("the file is not a readable XLSX workbook", field="file") from exc
-
-
-def read_table(filename: str, content_type: str | None, content: bytes) -> list[Row]:
-    is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
-    raw = _read_xlsx(content) if is_xlsx else _read_csv(content)
-    raw = [(line, cells) for line, cells in raw if any(str(c).strip() for c in cells if c is not None)]
-    if not raw:
-        raise BadRequest("the file is empty", field="file")
-    header_line, header = raw[0]
-    names = [fold(str(h or "")).replace(" ", "_") for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise BadRequest(f"the header row (line {header_line}) lacks the column(s): {', '.join(missing)}", field="file")
-    unknown = [n for n in names if n and n not in COLUMNS]
-    if unknown:
-        raise BadRequest(f"unknown column(s) in the header row: {', '.join(unknown)}", field="file")
-    if len(raw) - 1 > MAX_ROWS:
-        raise BadRequest(f"at most {MAX_ROWS} rows per import", field="file")
-    rows = []
-    for line, cells in raw[1:]:
-        values = {name: (cells[i] if i < len(cells) else None) for i, name in enumerate(names) if name}
-        rows.append(Row(line=line, values=values))
-    return rows
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _date(value: Any) -> date | None:
-    if value is None or _text(value) == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+def read_table(filename: str, content: bytes) -> list[Row]:
+    return read_rows(filename, content, COLUMNS, REQUIRED_COLUMNS, max_rows=MAX_ROWS)
 
 
 def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[ImportError_]:
@@ -128,7 +42,7 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         def err(fld: str | None, msg: str) -> None:
             errors.append(ImportError_(line=row.line, field=fld, message=msg))
 
-        code = _text(v.get("code"))
+        code = cell_text(v.get("code"))
         if not code or len(code) > 50:
             err("code", "code is required (at most 50 characters)")
         elif not CODE_RE.match(code):  # the rule of the API's AgencyCreate.code
@@ -139,21 +53,21 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
             err("code", f"code {code!r} is repeated (first on line {seen[code.lower()]})")
         else:
             seen[code.lower()] = row.line
-        name = _text(v.get("name"))
+        name = cell_text(v.get("name"))
         if not name or len(name) > 255:
             err("name", "name is required (at most 255 characters)")
         elif "\x00" in name:
             err("name", "name contains a NUL character")
-        level = fold(_text(v.get("level")))
+        level = fold(cell_text(v.get("level")))
         if level not in LEVELS:
             err("level", f"level must be one of {', '.join(LEVELS)}")
-        required = fold(_text(v.get("required")))
+        required = fold(cell_text(v.get("required")))
         if required not in TRUE | FALSE:
-            err("required", f"required must be yes or no, got {_text(v.get('required'))!r}")
+            err("required", f"required must be yes or no, got {cell_text(v.get('required'))!r}")
         dates: dict[str, date | None] = {}
         for fld in ("valid_from", "valid_to"):
             try:
-                dates[fld] = _date(v.get(fld))
+                dates[fld] = cell_date(v.get(fld))
             except ValueError as exc:
                 err(fld, str(exc))
                 dates[fld] = None
@@ -161,7 +75,7 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         if valid_to is not None and valid_to < valid_from:
             err("valid_to", "valid_to must not be before valid_from")
         p.update(code=code, name=name, level=level, required=required in TRUE, valid_from=valid_from,
-                 valid_to=valid_to, parent_code=_text(v.get("parent_code")))
+                 valid_to=valid_to, parent_code=cell_text(v.get("parent_code")))
     # Parents: an existing agency, or another row of the file (without cycles).
     by_code = {r.parsed["code"].lower(): r for r in rows if r.parsed.get("code")}
     reaches_root = _chains(by_code, existing)[0]
@@ -208,9 +122,8 @@ def insert_order(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: depth.get(r.parsed["code"].lower(), 0))
 
 
-async def run_import(ctx: TenantContext, filename: str, content_type: str | None, content: bytes,
-                     dry_run: bool) -> ImportReport:
-    rows = read_table(filename, content_type, content)
+async def run_import(ctx: TenantContext, filename: str, content: bytes, dry_run: bool) -> ImportReport:
+    rows = read_table(filename, content)
     existing_rows = await ctx.scope(Agency).select(Agency.id, Agency.code)
     existing = {r["code"].lower(): r for r in existing_rows}
     errors = _validate(rows, existing)
@@ -218,8 +131,7 @@ async def run_import(ctx: TenantContext, filename: str, content_type: str | None
     if dry_run:
         return report
     if errors:
-        raise Unprocessable(f"the file has {len(errors)} error(s); nothing was imported",
-                            errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors])
+        raise refuse(errors)
     ids = {code: r["id"] for code, r in existing.items()}
     async with transaction():
         for row in insert_order(rows):
