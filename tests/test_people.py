@@ -304,3 +304,17 @@ async def test_two_people_linked_to_one_user_at_once_one_is_refused(client: Any,
                                        for i in range(2)))
     assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
     assert len(await names(client, t, user_id=str(t.users["inspector"]))) == 1
+
+
+async def test_import_template_has_the_vietnamese_headers_and_reads_back(client: Any, make_tenant: Any) -> None:
+    from openpyxl import load_workbook
+
+    t = await make_tenant()
+    r = await client.get(t.url("/people/import/template.xlsx"), headers=t.headers())
+    assert r.status_code == 200 and "mau-nhap-can-bo.xlsx" in r.headers["content-disposition"]
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0] == ("Họ và tên", "Mã đơn vị", "Chức vụ", "Email", "Điện thoại")
+    files = {"file": ("mau.xlsx", r.content, "application/octet-stream")}
+    report = (await client.post(t.url("/people/import?dry_run=true"), headers=t.headers(), files=files)).json()
+    assert report["rows"] == 1 and [e["field"] for e in report["errors"]] == ["agency_code"]  # no agency STC here
+    assert (await client.get(t.url("/people/import/template.xlsx"), headers=t.headers("inspector"))).status_code == 403

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
@@ -13,6 +13,8 @@ from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, Import
 from core.importing import IMPORT_MAX_BYTES, ImportForm, read_upload
 from core.schemas import Limit, Offset, Page
 from core.tenancy.context import TenantContext
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class AgencyController(Controller):
@@ -52,6 +54,12 @@ class AgencyController(Controller):
     async def close_agency(self, ctx: TenantContext, agency_id: uuid.UUID) -> AgencyRead:
         return services.to_read(await services.close(ctx, agency_id))
 
+    @get("/import/template.xlsx", summary="The XLSX template of an agency import (Vietnamese headers, one example)",
+         opt={"permission": "agencies.import"}, media_type=XLSX, response_description="the XLSX workbook")
+    async def import_template(self, ctx: TenantContext) -> Response[bytes]:
+        return Response(importing.template_xlsx(), media_type=XLSX, headers={
+            "Content-Disposition": 'attachment; filename="mau-nhap-co-quan.xlsx"'})
+
     @post("/import", summary="Bulk import agencies from CSV or XLSX (dry_run=true reports, writes nothing)",
           opt={"permission": "agencies.import"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)
     async def import_agencies(
@@ -60,4 +68,4 @@ class AgencyController(Controller):
         dry_run: bool = True,
     ) -> ImportReport:
         filename, content = await read_upload(data)
-        return await importing.run_import(ctx, filename, content, dry_run)
+        return await importing.run_import(ctx, filename, None, content, dry_run)

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
@@ -15,6 +15,7 @@ from core.people.tables import Person
 from core.schemas import Limit, Offset, Page
 from core.tenancy.context import TenantContext
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ = {"permission": "people.read"}
 WRITE = {"permission": "people.write"}
 
@@ -60,6 +61,12 @@ class PeopleController(Controller):
                            on: Annotated[date | None, Parameter(description="closing day (default today)")] = None
                            ) -> PersonRead:
         return services.to_read(await services.close(ctx, person_id, on))
+
+    @get("/import/template.xlsx", summary="The XLSX template of a people import (Vietnamese headers, one example)",
+         opt={"permission": "people.import"}, media_type=XLSX, response_description="the XLSX workbook")
+    async def import_template(self, ctx: TenantContext) -> Response[bytes]:
+        return Response(importing.template_xlsx(), media_type=XLSX, headers={
+            "Content-Disposition": 'attachment; filename="mau-nhap-can-bo.xlsx"'})
 
     @post("/import", summary="Bulk import people from CSV or XLSX (dry_run=true reports, writes nothing)",
           opt={"permission": "people.import"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)

@@ -14,21 +14,34 @@ import msgspec
 
 from core.agencies.tables import Agency
 from core.db import transaction
-from core.importing import ImportError_, ImportReport, Row, cell_text, read_rows, refuse
+from core.importing import ImportError_, ImportReport, refuse
 from core.people.schemas import Email, FullName, Phone, Position
 from core.people.services import FULL_NAME_FOLDED_MAX, normalize_email, open_on
 from core.people.tables import Person
+from core.tabular import Columns, Row, cell_text, read_table_async, xlsx_bytes
 from core.tenancy.context import TenantContext
 from core.text import fold
 
-COLUMNS = {
-    "full_name": ("name", "Họ và tên", "Họ tên", "Tên"),
-    "agency_code": ("agency", "Mã đơn vị", "Mã cơ quan"),
-    "position": ("Chức vụ",),
-    "email": ("e-mail", "Thư điện tử"),
-    "phone": ("Điện thoại", "Số điện thoại", "SĐT"),
-}
-REQUIRED_COLUMNS = ("full_name",)
+COLUMNS = Columns(
+    names=("full_name", "agency_code", "position", "email", "phone"),
+    required=("full_name",),
+    labels={  # the first label is the template's header
+        "full_name": ("Họ và tên", "Họ tên", "Tên", "name"),
+        "agency_code": ("Mã đơn vị", "Mã cơ quan", "agency"),
+        "position": ("Chức vụ",),
+        "email": ("Email", "e-mail", "Thư điện tử"),
+        "phone": ("Điện thoại", "Số điện thoại", "SĐT"),
+    },
+)
+MAX_ROWS = 20000
+
+
+def template_xlsx() -> bytes:
+    """The XLSX template of a people import: the Vietnamese headers and one example row."""
+    headers = [COLUMNS.label(c) for c in COLUMNS.names]
+    example = ["Nguyễn Văn A", "STC", "Chuyên viên", "nva@example.gov.vn", "0912 345 678"]
+    return xlsx_bytes("", headers, [example], sheet="Cán bộ", example=True)
+
 
 # What each cell must be (the rules of the API's PersonCreate), and how to say it when it is not.
 CHECKS: dict[str, tuple[Any, str]] = {
@@ -84,7 +97,7 @@ def _validate(rows: list[Row], agencies: dict[str, dict[str, Any]], emails: set[
 
 
 async def run_import(ctx: TenantContext, filename: str, content: bytes, dry_run: bool) -> ImportReport:
-    rows = read_rows(filename, content, COLUMNS, REQUIRED_COLUMNS)
+    rows = await read_table_async(filename, content, COLUMNS, MAX_ROWS)
     agencies = {r["code"].lower(): r for r in await ctx.scope(Agency).select(Agency.id, Agency.code, Agency.valid_to)}
     people = await ctx.scope(Person).select(Person.email).where(Person.email.is_not_null() & open_on(date.today()))
     errors = _validate(rows, agencies, {r["email"] for r in people})
