@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from core import __version__, db
 from core.auth import make_jwt_auth
 from core.errors import EXCEPTION_HANDLERS
+from core.docs import complete_schema, render_plugin
 from core.http import check_json_body, security_headers
 from core.logging import configure_logging, on_app_init as logging_on_app_init
 from core.metrics import on_app_init as metrics_on_app_init
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
 
     async def on_startup(app: Litestar) -> None:
         await db.start()
+        complete_schema(app.openapi_schema)  # before the first request renders it
 
     async def on_shutdown(app: Litestar) -> None:
         await db.stop()
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
             title="isogov", version=__version__, path="/schema",
             description="ISO 9001 quality management of Vietnamese provinces' state agencies",
             components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
+            render_plugins=[render_plugin()],
         ),
         state=State({"jwt_auth": jwt_auth, "plugins": system}),
         debug=False,

@@ -58,4 +58,6 @@ def isogov_module():
 def isogov_route_handlers():
     from core.metrics import metrics
 
-    return [Routes(handlers=(health, ready, metrics), under="root")]
+    from core.docs import schema_asset
+
+    return [Routes(handlers=(health, ready, metrics, schema_asset), under="root")]
