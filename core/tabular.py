@@ -270,7 +270,7 @@ def _width(value: Any) -> int:
 
 
 def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "Sheet1",
-               example: bool = False) -> bytes:
+               example: bool = False, properties: dict[str, str] | None = None) -> bytes:
     """A workbook officials can read as it opens: a bold title row (omitted when `title` is empty, e.g. an import
     template whose first row must be the header), a bold header row frozen under it, column widths fitted to
     the Vietnamese text (within 10–60 characters) and dates stored as dates shown DD/MM/YYYY."""
@@ -301,6 +301,8 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
             for col in range(1, len(values) + 1):
                 ws.cell(row=r, column=col).font = Font(italic=True, color="808080")
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for name, value in (properties or {}).items():
+        setattr(wb.properties, name, value)
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 10), 60)
     buf = io.BytesIO()

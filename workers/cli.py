@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import structlog
 
 from core.logging import configure_logging
 from core.cli import migrate_all, run, serve
+from core.embedded import die_with_parent
 from core.settings import get_settings, reset_settings
 
 log = structlog.get_logger("isogov.worker")
@@ -130,6 +133,8 @@ def dev() -> None:
     settings = get_settings()
     if settings.is_production:
         raise click.ClickException("`isogov dev` is for the embedded default; use `isogov api` in production")
+    pid_file = settings.var_dir / "dev.pid"
+    clear_leftovers(pid_file)  # refuses a running `isogov dev`, stops what a killed one left
     redis_proc = None
     if not settings.redis_url:
         redis_proc = embedded.start_redis(settings.var_dir, embedded.embedded_redis_port())
@@ -141,6 +146,7 @@ def dev() -> None:
         run(migrate_all)
         created = run(seed)
         background = start_background()  # a worker (with the outbox relay) and the scheduler, on the same Redis
+        write_pid_file(pid_file, [p.pid for p in background] + ([redis_proc.pid] if redis_proc else []))
         base = f"http://{settings.host}:{settings.port}"
         lines = [
             "",
@@ -164,6 +170,7 @@ def dev() -> None:
     finally:
         stop_background(background)
         embedded.stop(redis_proc)
+        pid_file.unlink(missing_ok=True)
 
 
 COMMANDS = [worker_command, scheduler_command, relay_command, dev]
@@ -178,14 +185,66 @@ for _command in COMMANDS:
     main.add_command(_command)
 
 
-def spawn(command: str) -> "subprocess.Popen[bytes]":
-    """Start `python -m workers <command>` with this process's environment (used by `isogov dev`)."""
-    return subprocess.Popen([sys.executable, "-m", "workers", command], env=os.environ.copy())
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_pid_file(path: Path, children: list[int]) -> None:
+    """`<dev pid>` then the pids of its children, one a line, so that a restart finds what a killed run left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(str(p) for p in [os.getpid(), *children]) + "\n", encoding="utf-8")
+
+
+def clear_leftovers(path: Path) -> list[int]:
+    """Before `isogov dev` starts: refuse when the `isogov dev` of the pid file still runs; otherwise stop the
+    children it recorded that still run (a worker, the scheduler or Redis of a killed run — each checked by its
+    command line, so a reused pid is never touched). Returns the pids stopped."""
+    if not path.exists():
+        return []
+    pids = [int(x) for x in path.read_text(encoding="utf-8").split() if x.isdigit()]
+    if not pids:
+        path.unlink(missing_ok=True)
+        return []
+    owner, children = pids[0], pids[1:]
+    if owner != os.getpid() and _alive(owner) and "isogov" in _cmdline(owner):
+        raise click.ClickException(f"`isogov dev` already runs (pid {owner}); stop it first (Ctrl+C or "
+                                   f"`kill {owner}`), or delete {path} if that is another program")
+    stopped = []
+    for pid in children:
+        line = _cmdline(pid)
+        if _alive(pid) and ("workers" in line or "redis-server" in line):
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+    if stopped:
+        log.warning("stopped processes a previous `isogov dev` left running", pids=stopped)
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def spawn(command: str, **env: str) -> "subprocess.Popen[bytes]":
+    """Start `python -m workers <command>` with this process's environment (used by `isogov dev`); the child dies
+    with this process."""
+    return subprocess.Popen([sys.executable, "-m", "workers", command], env={**os.environ, **env},
+                            preexec_fn=die_with_parent)
 
 
 def start_background() -> "list[subprocess.Popen[bytes]]":
-    """A worker and the scheduler beside the API, as `isogov dev` runs them."""
-    return [spawn("worker"), spawn("scheduler")]
+    """A worker and the scheduler beside the API, as `isogov dev` runs them (the scheduler scans reminders at
+    start-up, so the demo's inbox fills at once)."""
+    return [spawn("worker"), spawn("scheduler", ISOGOV_SCAN_AT_START="1")]
 
 
 def stop_background(procs: "list[subprocess.Popen[bytes]]", timeout: float = 15) -> None:

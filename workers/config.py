@@ -18,6 +18,7 @@
 | ISOGOV_WORKER_MAX_JOBS | 20 | jobs one worker runs at a time |
 | ISOGOV_WORKER_POLL_DELAY | 0.05 | seconds between two looks at the queue |
 | ISOGOV_RELAY_INTERVAL | 0.5 | seconds between two looks at the outbox when it was empty |
+| ISOGOV_SCAN_AT_START | (unset) | `1`: the scheduler scans reminders at start-up whatever the hour (`isogov dev` sets it) |
 | ISOGOV_REDELIVER_AFTER | 600 | a delivery still pending this many seconds after it was due is queued again (lost Redis) |
 """
 
@@ -95,6 +96,7 @@ class WorkerConfig:
     poll_delay: float
     relay_interval: float
     redeliver_after: float
+    scan_at_start: bool = False
 
     @property
     def scheduler_queue(self) -> str:
@@ -128,6 +130,7 @@ def load_worker_config() -> WorkerConfig:
         poll_delay=_float("ISOGOV_WORKER_POLL_DELAY", 0.05),
         relay_interval=_float("ISOGOV_RELAY_INTERVAL", 0.5),
         redeliver_after=_float("ISOGOV_REDELIVER_AFTER", 600.0),
+        scan_at_start=os.environ.get("ISOGOV_SCAN_AT_START", "") == "1",
     )
 
 

@@ -64,8 +64,21 @@ def _body(reminder: Reminder) -> str:
     return f"Quá hạn từ ngày {when}." if reminder.status == "overdue" else f"Đến hạn ngày {when}."
 
 
-async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
-    """Collect one tenant's reminders for `day` and notify each audience once; returns what happened."""
+class ScanPaused(Exception):
+    """The scan stopped before its job's time ran out; the next run goes on (what was sent is not sent again)."""
+
+    def __init__(self, result: ScanResult) -> None:
+        super().__init__(f"paused after {result.sent} sent")
+        self.result = result
+
+
+def _clock() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def scan_tenant(tenant_code: str, day: date, should_stop: Any = None) -> ScanResult:
+    """Collect one tenant's reminders for `day` and notify each audience once; returns what happened.
+    `should_stop()` is asked before each reminder; when it answers True the scan raises ScanPaused."""
     row = await Tenant.select().where(Tenant.code == tenant_code).first()
     result = ScanResult()
     if row is None or row["status"] != "active":
@@ -75,6 +88,8 @@ async def scan_tenant(tenant_code: str, day: date) -> ScanResult:
     answers = await get_plugin_system().reminders(ctx, day, await enabled_modules(row["id"]))
     for module, reminders in answers:
         for reminder in reminders or []:
+            if should_stop is not None and should_stop():
+                raise ScanPaused(result)
             if not isinstance(reminder, Reminder):
                 log.error("a reminders hook returned something that is not a Reminder; skipped", module=module)
                 result.failed += 1
@@ -128,11 +143,17 @@ async def scan_tenant_reminders(ctx: dict[str, Any], tenant_code: str, day: str)
     reminders it missed are not skipped for the day."""
     config: WorkerConfig = ctx["config"]
     defer = config.backoff(int(ctx.get("job_try") or 1))
-    # arq cancels a job at its timeout and does not run it again: stop a little before and go on in the next run
+    # arq cancels a job at its timeout and does not run it again: stop a little before (between two reminders,
+    # by the clock) and go on in the next run; the timeout is the safety net for one reminder that hangs
     budget = max(config.job_timeout - 5.0, config.job_timeout * 0.8)
+    deadline = _clock() + budget * 0.9
     try:
         async with asyncio.timeout(budget):
-            result = await scan_tenant(tenant_code, date.fromisoformat(day))
+            result = await scan_tenant(tenant_code, date.fromisoformat(day), lambda: _clock() >= deadline)
+    except ScanPaused as exc:
+        log.warning("reminder scan reached its time budget; going on in the next run", tenant=tenant_code,
+                    day=day, sent=exc.result.sent)
+        raise Retry(defer=0) from exc
     except TimeoutError as exc:
         log.warning("reminder scan took longer than its budget; going on in the next run", tenant=tenant_code,
                     day=day, budget_s=budget)

@@ -132,8 +132,16 @@ def collect_cron_jobs(config: WorkerConfig, system: PluginSystem | None = None) 
     return jobs
 
 
-def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool = False) -> dict[str, Any]:
+def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool = False,
+           single: bool = False) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
+        if single:  # the scheduler: one by a lock in Redis (workers/scheduler_lock.py)
+            from workers import scheduler_lock
+
+            token = scheduler_lock.new_token()
+            await scheduler_lock.acquire(ctx["redis"], config.queue, token)
+            ctx["scheduler_lock"] = token
+            ctx["scheduler_lock_task"] = asyncio.create_task(scheduler_lock.keep(ctx["redis"], config.queue, token))
         if manage_db:
             await db.start()
         ctx["config"] = config
@@ -142,13 +150,20 @@ def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool
 
             ctx["relay_stop"] = asyncio.Event()
             ctx["relay_task"] = asyncio.create_task(run_relay(ctx["redis"], config, ctx["relay_stop"]))
-        if catch_up and _past_reminder_hour(config):
-            # the scheduler was down at the hour: scan now (a scan already done today is a no-op)
+        if catch_up and (_past_reminder_hour(config) or config.scan_at_start):
+            # the scheduler was down at the hour, or `isogov dev` started it (a new user sees the inbox working
+            # at once after `make run`): scan now (a scan already done today is a no-op)
             await scan_reminders(ctx)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         from workers.channels.in_app import inbox_writer
 
+        lock_task = ctx.pop("scheduler_lock_task", None)
+        if lock_task is not None:
+            from workers import scheduler_lock
+
+            lock_task.cancel()
+            await scheduler_lock.release(ctx["redis"], config.queue, ctx.pop("scheduler_lock"))
         await inbox_writer().close()
         task = ctx.pop("relay_task", None)
         if task is not None:
@@ -203,7 +218,7 @@ def scheduler_settings(config: WorkerConfig | None = None, *, manage_db: bool = 
         "max_jobs": 4,
         "poll_delay": 0.5,
         "job_timeout": 600,
-        **_hooks(config, relay=False, manage_db=manage_db, catch_up=True),
+        **_hooks(config, relay=False, manage_db=manage_db, catch_up=True, single=True),
     }
     return _complete(settings, config, overrides)
 

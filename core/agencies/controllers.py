@@ -11,7 +11,7 @@ from litestar.params import Body, Parameter
 from core.agencies import importing, services
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
 from core.importing import IMPORT_MAX_BYTES, ImportForm, read_upload
-from core.schemas import Limit, Offset, Page
+from core.schemas import NO_NUL, Limit, Offset, Page
 from core.tenancy.context import TenantContext
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,7 +29,7 @@ class AgencyController(Controller):
         required: bool | None = None,
         active: bool | None = None,
         active_on: date | None = None,
-        q: Annotated[str | None, Parameter(max_length=200, description="accent-insensitive search")] = None,
+        q: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL, description="accent-insensitive search")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AgencyRead]:

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
+
+from litestar.params import Parameter
 
 import msgspec
 from litestar import Controller, get
 
 from core.errors import BadRequest
-from core.schemas import Limit, Offset, Page
+from core.schemas import NO_NUL, Limit, Offset, Page
 from core.audit.tables import AuditEvent
 from core.tenancy.context import TenantContext
 
@@ -38,6 +40,9 @@ def _utc(value: datetime, name: str) -> datetime:
         raise BadRequest(f"{name} is out of the range of dates", field=name) from exc
 
 
+FilterText = Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)]
+
+
 class AuditController(Controller):
     path = "/audit-events"
     tags = ["audit"]
@@ -45,10 +50,10 @@ class AuditController(Controller):
     @get("/", summary="The audit trail of the province, newest first", opt={"permission": "audit.read"})
     async def list_events(
         self, ctx: TenantContext,
-        entity: str | None = None,
-        entity_id: str | None = None,
+        entity: FilterText = None,
+        entity_id: FilterText = None,
         actor_id: uuid.UUID | None = None,
-        action: str | None = None,
+        action: FilterText = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Limit = 50,

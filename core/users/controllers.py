@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from core.schemas import Limit, Offset, Page, to_struct
+from core.schemas import NO_NUL, Limit, Offset, Page, to_struct
 from core.users.tables import User
 from core.tenancy.context import TenantContext
 from core.users import services
@@ -23,7 +23,7 @@ class UserController(Controller):
         role: TenantRole | None = None,
         agency_id: uuid.UUID | None = None,
         active: bool | None = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        q: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[UserRead]:

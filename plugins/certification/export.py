@@ -1,6 +1,7 @@
 """The status board as a spreadsheet: CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly) and XLSX.
 
-Headers and values are in Vietnamese. Dates are dd/mm/yyyy in CSV and real date cells in XLSX. Text that a
+Headers and values are in Vietnamese. Dates are dd/mm/yyyy in CSV and real date cells in XLSX; the XLSX starts
+with a title row, its header row is frozen and its columns fit the names. Text that a
 spreadsheet would take for a formula (starting with = + - @) is prefixed with an apostrophe.
 """
 
@@ -93,27 +94,12 @@ def _xml_text(value: str) -> str:
 
 
 def board_xlsx(rows: Sequence[BoardRow], *, title: str, as_of: date) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """A title row (the board and its day), the bold header frozen under it, widths fitted to the names, dates
+    as date cells (core.tabular.xlsx_bytes)."""
+    from core.tabular import xlsx_bytes
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "HTQLCL"
-    ws.append(HEADERS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(_cells(row, _xml_text))
-    for col_cells in ws.iter_cols(min_row=2):
-        for cell in col_cells:
-            if isinstance(cell.value, date):
-                cell.number_format = "DD/MM/YYYY"
-    for index, header in enumerate(HEADERS, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = max(12, min(45, len(header) + 2))
-    ws.freeze_panes = "A2"
-    wb.properties.title = _safe_text(_xml_text(title))[:200]
-    wb.properties.subject = f"Tình hình áp dụng HTQLCL theo TCVN ISO 9001 đến ngày {as_of.strftime('%d/%m/%Y')}"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    day = as_of.strftime("%d/%m/%Y")
+    heading = _xml_text(f"{title} - đến ngày {day}")
+    return xlsx_bytes(heading, HEADERS, (_cells(row, _xml_text) for row in rows), sheet="HTQLCL", properties={
+        "title": _safe_text(_xml_text(title))[:200],
+        "subject": f"Tình hình áp dụng HTQLCL theo TCVN ISO 9001 đến ngày {day}"})

@@ -123,36 +123,33 @@ async def test_a_scan_that_failed_for_a_while_is_tried_again_the_same_day(make_t
 
 
 async def test_a_scan_longer_than_the_job_timeout_resumes_instead_of_skipping_the_rest(
-        make_tenant, redis, wconfig, monkeypatch):
+        make_tenant, wconfig, monkeypatch):
     """arq cancels a job at its timeout and does not run it again: the reminders after that point were skipped
-    for the day. The scan stops a little before, and its next run goes on where it stopped."""
-    from core.contracts import Reminder
+    for the day. The scan stops before its budget (checked between reminders) and its next run goes on where it
+    stopped. Driven by a fake clock and the example plugin's real reminder: no sleeps, no fake plugin system."""
+    import pytest
+    from arq.worker import Retry
+
     from workers import reminders
 
     t = await make_tenant(modules=["example"])
+    await _note(t)
     day = DAY + timedelta(days=50)
-    many = [Reminder(module="example", kind="slow", key=f"slow:{i}", title=f"Việc {i}", due_on=day, status="due")
-            for i in range(6)]
+    now = {"t": 0.0}
+    monkeypatch.setattr(reminders, "_clock", lambda: now["t"])
+    real_scan = reminders.scan_tenant
 
-    class Plugins:
-        async def reminders(self, ctx, day, modules):
-            return [("example", many)]
+    async def late_scan(tenant_code, on, should_stop=None):
+        now["t"] = 10_000.0  # the budget is spent before the first reminder
+        return await real_scan(tenant_code, on, should_stop)
 
-    real = reminders.notify
-
-    async def slow(ctx, **kwargs):  # a reminder to notify takes time; one already sent today does not
-        notification_id = await real(ctx, **kwargs)
-        if notification_id is not None:
-            await asyncio.sleep(0.3)
-        return notification_id
-
-    monkeypatch.setattr(reminders, "get_plugin_system", lambda: Plugins())
-    monkeypatch.setattr(reminders, "notify", slow)
-    config = wconfig.with_(job_timeout=1)
-    job_id = f"reminders:{t.id}:{day.isoformat()}:slow"
-    await redis.enqueue_job(reminders.SCAN_TENANT_JOB, t.code, day.isoformat(), _job_id=job_id,
-                            _queue_name=config.queue)
-    await run_worker(redis, config)
+    monkeypatch.setattr(reminders, "scan_tenant", late_scan)
+    with pytest.raises(Retry):
+        await reminders.scan_tenant_reminders({"config": wconfig, "job_try": 1}, t.code, day.isoformat())
+    assert [r for r in await _reminders(t) if day.isoformat() in r["dedup_key"]] == []
+    monkeypatch.setattr(reminders, "scan_tenant", real_scan)
+    now["t"] = 0.0
+    done = await reminders.scan_tenant_reminders({"config": wconfig, "job_try": 2}, t.code, day.isoformat())
+    assert done == {"sent": 1, "repeated": 0, "failed": 0}
     rows = [r for r in await _reminders(t) if day.isoformat() in r["dedup_key"]]
-    assert sorted(r["title"] for r in rows) == [f"Việc {i}" for i in range(6)]
-    await redis.delete(f"arq:result:{job_id}")
+    assert [r["title"] for r in rows] == ["1 ghi chú cần xem"]

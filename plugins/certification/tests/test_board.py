@@ -205,7 +205,10 @@ async def test_xlsx_export_matches_the_board(lang_son: Seeded) -> None:
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    header, rows = values[0], values[1:]
+    assert values[0][0].startswith("Bảng theo dõi HTQLCL") and SEED_DAY.strftime("%d/%m/%Y") in values[0][0]
+    assert sheet.freeze_panes == "A3" and sheet["A2"].font.bold  # the title, then the header frozen under it
+    assert sheet.column_dimensions["B"].width >= min(58, max(len(row[1] or "") for row in values[2:]))  # names fit
+    header, rows = values[1], values[2:]
     assert header[0] == "Mã cơ quan" and header[5] == "Trạng thái HTQLCL" and header[-1] == "Lý do quá hạn"
     board_rows = (await board(lang_son, as_of=day, parent_id=lang_son.id("LS")))["items"]
     assert [row[0] for row in rows] == [b["agency_code"] for b in board_rows]
@@ -224,7 +227,7 @@ async def test_export_neutralises_spreadsheet_formulas(api: Api, client: Any) ->
     rows = _parse_csv((await api.get("/board.csv", q="hyperlink")).content)
     assert rows[0]["Tên cơ quan"] == "'=HYPERLINK(\"http://x\",\"bấm\")"
     sheet = load_workbook(io.BytesIO((await api.get("/board.xlsx", q="hyperlink")).content)).worksheets[0]
-    cell = sheet.cell(row=2, column=2)
+    cell = sheet.cell(row=3, column=2)  # under the title and the header
     assert cell.data_type == "s" and cell.value.startswith("'=")
 
 
@@ -236,6 +239,6 @@ async def test_xlsx_export_of_text_with_control_characters(api: Api) -> None:
     assert r.status_code == 200, r.text
     sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    numbers = [v[7] for v in values[1:] if v[7]]
-    signers = [v[9] for v in values[1:] if v[9]]
+    numbers = [v[7] for v in values[2:] if v[7]]
+    signers = [v[9] for v in values[2:] if v[9]]
     assert numbers == ["12/QĐ-STP"] and signers == ["'=Giám đốc Sở"], (numbers, signers)
