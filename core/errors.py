@@ -18,6 +18,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from core import i18n
+
 log = structlog.get_logger("isogov.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -122,30 +124,38 @@ def handle_problem(request: Request, exc: ProblemError) -> Response[dict[str, An
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    """Framework errors in the user's language (core.i18n): Vietnamese for officials, English on request."""
     status = exc.status_code
+    lang = i18n.language(request)
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
+        for error in errors:
+            allowed = i18n.allowed_values(request, error["field"], error["source"])
+            error["message"] = i18n.message(error["message"], lang, allowed)
         if errors:
             first = errors[0]
-            where = f" (field `{first['field']}`)" if first.get("field") else ""
-            detail = f"Invalid input{where}: {first['message']}"
+            where = f" ({i18n.text('field', lang)} `{first['field']}`)" if first.get("field") else ""
+            detail = f"{i18n.text('invalid', lang)}{where}: {first['message']}"
         else:
-            detail = exc.detail.split(": ", 1)[-1] if exc.detail else "Invalid input"
+            detail = exc.detail.split(": ", 1)[-1] if exc.detail else i18n.text("invalid", lang)
         return problem_response(status, detail, request=request, errors=errors or None,
                                 field=errors[0]["field"] if errors else None)
     detail = exc.detail or HTTPStatus(status).phrase
     if status == 404 and detail == "Not Found":
-        detail = f"Nothing is found at {request.url.path}"
+        detail = i18n.text("not_found", lang, path=request.url.path)
     if status == 405:
-        detail = f"Method {request.method} is not allowed on {request.url.path}"
+        detail = i18n.text("method", lang, method=request.method, path=request.url.path)
     if status == 413:
-        detail = "The request body is larger than this endpoint accepts"
+        detail = i18n.text("too_large", lang)
+    if status == 401 and lang == i18n.VI:
+        detail = i18n.text("unauthorized", lang)
     return problem_response(status, detail, request=request, headers=exc.headers)
 
 
 def handle_undecodable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    detail = "the request body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) \
-        else f"the request body is not valid JSON: {exc}"
+    lang = i18n.language(request)
+    detail = i18n.text("not_utf8", lang) if isinstance(exc, UnicodeDecodeError) \
+        else i18n.text("not_json", lang, error=exc)
     return problem_response(400, detail, request=request)
 
 
@@ -168,12 +178,12 @@ def handle_data_error(request: Request, exc: Exception) -> Response[dict[str, An
 def handle_too_deep(request: Request, exc: RecursionError) -> Response[dict[str, Any]]:
     """JSON nested deeper than the decoder's limit (about 1,000 levels)."""
     log.info("request body nested too deeply", path=request.url.path)
-    return problem_response(400, "the request body is nested too deeply", request=request)
+    return problem_response(400, i18n.text("too_deep", i18n.language(request)), request=request)
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
-    return problem_response(500, "An unexpected error occurred; it has been logged.", request=request)
+    return problem_response(500, i18n.text("unexpected", i18n.language(request)), request=request)
 
 
 EXCEPTION_HANDLERS = {
