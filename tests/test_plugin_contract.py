@@ -295,3 +295,19 @@ async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
     await get_plugin_system().collect("isogov_seed_demo", modules=["example"], ctx=await t.ctx(), agencies=t.agencies)
     notes = (await client.get(t.url("/example/notes"), headers=t.headers())).json()
     assert notes["total"] == 2
+
+
+async def test_hook_isogov_demo_agencies(make_tenant: Any) -> None:
+    from core.agencies.tables import Agency
+    from core.testing import seed_demo_agencies
+
+    assert [a.code for a in get_plugin_system().demo_agencies("example-province")] == ["EX", "EX-STP"]
+    assert get_plugin_system().demo_agencies("lang-son")[0].name == "UBND tỉnh Lạng Sơn"  # the tenants package's
+    assert get_plugin_system().demo_agencies("atlantis") is None
+    t = await make_tenant(modules=[])
+    ctx = await t.ctx()
+    ids = await seed_demo_agencies(ctx, "example-province")
+    child = await ctx.scope(Agency).get(ids["EX-STP"])
+    assert child["parent_id"] == ids["EX"] and child["level"] == "department"
+    with pytest.raises(LookupError):
+        await seed_demo_agencies(ctx, "atlantis")

@@ -127,6 +127,14 @@ def isogov_tenant_merge(merge):
     and the rule applied to each. Raising aborts the whole merge."""
 
 
+@hookspec(firstresult=True)
+def isogov_demo_agencies(province):
+    """Demo data ("who has it"): the agency tree of the demo province `province` (a tenant code such as
+    "lang-son") as a list of `core.contracts.DemoAgency`, or None when this plugin does not know it. Tests of any
+    module seed the demo provinces' agencies through it (`core.testing.seed_demo_agencies`) without importing the
+    package that owns the demo."""
+
+
 @hookspec
 def isogov_seed_demo(ctx, agencies):
     """Demo data (awaitable): seed this module's part of a demo province. `ctx` is a system TenantContext of
