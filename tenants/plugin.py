@@ -44,3 +44,10 @@ def isogov_demo_agencies(province):
 
     found = DEMO_TENANTS.get(province)
     return found[1]() if found else None
+
+
+@hookimpl
+def isogov_jobs():
+    from tenants.service import tenants_tenant_event
+
+    return [tenants_tenant_event]
