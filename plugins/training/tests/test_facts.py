@@ -165,3 +165,36 @@ async def test_evidence_targets(api: Api, make_tenant: Any) -> None:
     other = await make_tenant(modules=["training"])
     with pytest.raises(NotFound):
         await targets["training_session"].check(await other.ctx(), uuid.UUID(done["session"]["id"]), False)
+
+
+async def test_facts_take_the_same_few_queries_for_3000_subjects(api: Api, monkeypatch: Any) -> None:
+    """Batched: the number of queries does not grow with the number of people and agencies asked about."""
+    import time
+
+    from core.db import engine
+
+    await auditors(api, ["Kiểm soát viên A", "Kiểm soát viên B"], TODAY - timedelta(days=30))
+    db = engine()
+    calls = {"n": 0}
+    original = type(db).run_querystring
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(db), "run_querystring", counting)
+    ctx = (await api.t.ctx()).as_read_only()
+    from plugins.training import reporting
+
+    counts = []
+    for n in (3, 3000):
+        people = [uuid.uuid4() for _ in range(n)]
+        agencies = [api.t.agencies["D1"]] + [uuid.uuid4() for _ in range(n - 1)]
+        calls["n"] = 0
+        began = time.perf_counter()
+        found = await reporting.facts(ctx, agencies, people, TODAY)
+        elapsed = time.perf_counter() - began
+        assert len(found) == 3 * n
+        counts.append(calls["n"])
+        print(f"facts for {n} people and {n} agencies: {calls['n']} queries, {elapsed * 1000:.0f} ms")
+    assert counts[0] == counts[1] <= 5
