@@ -81,8 +81,7 @@ def test_dev_runs_a_worker_and_the_scheduler_beside_the_api(tmp_path: Path) -> N
         assert kinds.count(wanted) == 1
         from core.plugins import get_plugin_system
 
-        # the demo seed of other modules notifies too (announcements, inspection plans): declared kinds only
-        assert all(get_plugin_system().notification_kind(k) is not None for k in kinds), kinds
+        assert all(get_plugin_system().notification_kind(k) is not None for k in kinds)  # declared kinds only
         status, ready = _http("GET", f"{base}/ready")
         assert status == 200 and ready["checks"]["redis"] == "ok"
         match = re.search(r"pids (\d+), (\d+)", out.read_text(errors="replace"))
