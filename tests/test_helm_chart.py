@@ -133,7 +133,10 @@ def test_the_schema_refuses_two_schedulers_and_unknown_keys() -> None:
     validator = jsonschema.Draft7Validator(schema)
     errors = list(validator.iter_errors(merged(defaults, MINIMAL, {"scheduler": {"replicas": 2}})))
     assert [list(e.path) for e in errors] == [["scheduler", "replicas"]]
-    for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}}):
+    sentinel = {"secrets": {"redisUrl": "redis+sentinel://:pw@redis.cache:26379/mymaster/0"}}
+    assert not list(validator.iter_errors(merged(defaults, MINIMAL, sentinel)))
+    for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}},
+                 {"secrets": {"redisUrl": "localhost:6379"}}, {"config": {"ISOGOV_EVIDENCE_MAX_BYTES_CEILING": 10737418240}}):
         assert list(validator.iter_errors(merged(defaults, MINIMAL, typo))), typo
 
 
@@ -344,3 +347,15 @@ def test_helm_lint_is_clean(values_set: str) -> None:
     report = helm_python.lint(CHART, VALUE_SETS[values_set], strict=True, kube_version="v1.37.0")
     assert report["total_charts_linted"] == 1 and not report["errors"]
     assert [m for m in report["messages"] if m["severity"] >= 2] == []  # warnings and errors; "icon is recommended" is info
+
+
+def test_the_production_values_of_the_chart_readme_render_and_validate(chart: Any) -> None:
+    readme = (CHART / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### The whole values file", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    values = yaml.safe_load(block)
+    docs = render(chart, values)
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSIONS[0], strict=True)
+    assert {d["kind"] for d in docs} >= {"Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "Job"}
+    paths = [p["path"] for p in by_kind(docs, "Ingress")["iso-isogov-api"]["spec"]["rules"][0]["http"]["paths"]]
+    assert paths == ["/api", "/schema"]  # /metrics stays inside the cluster
