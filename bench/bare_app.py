@@ -25,7 +25,7 @@ LEVEL_CASE = "CASE a.level " + " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in e
 READ_ROLES = {"tenant_admin", "inspector", "agency_officer", "viewer", "platform_admin"}
 WRITE_ROLES = {"tenant_admin", "platform_admin"}
 
-USER_SQL = ("SELECT u.id, u.email, u.role, u.tenant_id, t.code AS tenant_code, t.status AS tenant_status "
+USER_SQL = ("SELECT u.id, u.email, u.role, u.tenant_id, u.token_version, t.code AS tenant_code, t.status AS tenant_status "
             "FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.active = $2")
 AGENCY_COLS = ("id, tenant_id, code, name, level, parent_id, required, valid_from, valid_to, created_at, "
                "updated_at")
@@ -147,7 +147,8 @@ async def actor(request: Request, code: str, roles: set[str]) -> dict[str, Any]:
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise NotAuthorizedException("bad token") from exc
     rows = await DB.fetch(USER_SQL, uid, True)
-    if not rows or (rows[0]["tenant_id"] is not None and rows[0]["tenant_status"] != "active"):
+    if not rows or (rows[0]["tenant_id"] is not None and rows[0]["tenant_status"] != "active") \
+            or claims.get("tv", 0) != (rows[0]["token_version"] or 0):
         raise NotAuthorizedException("unknown user")
     user = rows[0]
     if user["tenant_code"] != code:

@@ -126,12 +126,3 @@ def app_from_env() -> Any:
     """Entry point for uvicorn (`core.app:app_from_env` with --factory)."""
     return create_app()
 
-
-def proxied_app_from_env() -> Any:
-    """Entry point for granian: the app behind the proxy-headers wrapper (client address from X-Forwarded-For
-    when the peer is trusted: FORWARDED_ALLOW_IPS, default 127.0.0.1), as uvicorn's proxy_headers does."""
-    import os
-
-    from granian.utils.proxies import wrap_asgi_with_proxy_headers
-
-    return wrap_asgi_with_proxy_headers(create_app(), trusted_hosts=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))

@@ -107,17 +107,15 @@ SERVERS = ("uvicorn", "granian")
 
 def serve(host: str, port: int, server: str | None = None) -> None:
     """Serve the API in this process with one worker: uvicorn (uvloop, httptools) by default, or granian
-    (ISOGOV_SERVER=granian). Both trust X-Forwarded-For from 127.0.0.1 only (FORWARDED_ALLOW_IPS widens it)."""
+    (ISOGOV_SERVER=granian). Neither reads proxy headers: core.auth.client_address does, from trusted proxies."""
     server = server or os.environ.get("ISOGOV_SERVER") or "uvicorn"
     if server not in SERVERS:
         raise click.ClickException(f"ISOGOV_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
     if server == "granian":
         from granian import Granian
-        from granian.constants import Interfaces
+        from granian.constants import Interfaces, LogLevels
 
-        from granian.constants import LogLevels
-
-        Granian("core.app:proxied_app_from_env", address=host, port=port, interface=Interfaces.ASGI, factory=True,
+        Granian("core.app:app_from_env", address=host, port=port, interface=Interfaces.ASGI, factory=True,
                 workers=1, log_level=LogLevels.warning, log_access=False).serve()
         return
     import uvicorn

@@ -16,6 +16,7 @@ from core.plugins import get_plugin_system
 from core.tenancy.tables import Tenant, TenantModule
 from core.tenancy import Actor, TenantInfo
 from core.tenancy.context import TenantContext, system_context
+from core.tenancy.guards import forget_module_flags
 from core.text import fold
 
 TENANT_NAME_FOLDED_MAX = Tenant.name_folded.length
@@ -126,6 +127,7 @@ async def set_module(ctx: TenantContext, module: str, enabled: bool) -> bool:
                                        TenantModule.updated_at: datetime.now(timezone.utc)}).where(TenantModule.key == key)
         await record(ctx, action="enable" if enabled else "disable", entity="tenant_module", entity_id=module,
                      before={"enabled": not enabled}, after={"enabled": enabled})
+    forget_module_flags(ctx.tenant.id)
     kind = "module_enabled" if enabled else "module_disabled"
     await _fire(ctx, TenantEvent(kind=kind, tenant_id=ctx.tenant.id, tenant_code=ctx.tenant.code, module=module),
                 modules=[module])
