@@ -214,6 +214,7 @@ async def login(port: int, code: str) -> str:
 
 
 ONLY: list[str] = []
+SERVER: list[str] = ["uvicorn"]
 
 
 async def measure(name: str, db: str, ours_port: int, base_port: int, make, n: int, c: int, rounds: int,
@@ -230,7 +231,7 @@ async def measure(name: str, db: str, ours_port: int, base_port: int, make, n: i
             if side not in best or result.rate > best[side].rate:
                 best[side] = result
     ours, base = best["ours"], best["base"]
-    emit(name, db, ours_label="isogov API", base_label="bare Litestar + SQL", ours=ours.rate, base=base.rate,
+    emit(f"{name} [{SERVER[0]}]", db, ours_label="isogov API", base_label="bare Litestar + SQL", ours=ours.rate, base=base.rate,
          unit=unit, goal=goal, ours_p50=ours.pct(0.5), ours_p99=ours.pct(0.99), base_p50=base.pct(0.5),
          base_p99=base.pct(0.99))
     return ours, base
@@ -299,6 +300,7 @@ def main() -> None:
     args = parser.parse_args()
     ONLY.extend(args.only)
     server = args.server or os.environ.get("ISOGOV_SERVER") or "uvicorn"
+    SERVER[0] = server
     tmp = tempfile.mkdtemp(prefix="isogov-bench-http-")
     pg_name = configure(args.db, tmp)
     procs: list[subprocess.Popen] = []
