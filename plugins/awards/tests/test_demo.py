@@ -34,7 +34,7 @@ async def test_lang_son_demo(client: Any, make_tenant: Any) -> None:
         ("112/QĐ-UBND", "issued", 2, "bang_khen_ubnd_tinh")]
     found = (await api.get("/decisions", q="112/qd-ubnd")).json()["items"]
     assert [d["number"] for d in found] == ["112/QĐ-UBND"]
-    assert (await api.get("/decisions", q="2315 QĐ")).json()["total"] == 1
+    assert (await api.get("/decisions", q="2315/QĐ")).json()["total"] == 1
     assert (await api.get("/decisions", q="4")).json()["total"] == 0  # the tenant's id in the key is not searched
     names = sorted(a["awardee_name"] for a in decisions[0]["awardees"])
     assert names == ["Sở Khoa học và Công nghệ", "Sở Tư pháp"]
