@@ -72,7 +72,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def vi_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    return f"{day.day:02d}/{day.month:02d}/{day.year}" if day else ""
 
 
 def share_count(n: int, num: int, den: int) -> int:
