@@ -136,7 +136,7 @@ def test_the_schema_refuses_two_schedulers_and_unknown_keys() -> None:
     sentinel = {"secrets": {"redisUrl": "redis+sentinel://:pw@redis.cache:26379/mymaster/0"}}
     assert not list(validator.iter_errors(merged(defaults, MINIMAL, sentinel)))
     for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}},
-                 {"secrets": {"redisUrl": "localhost:6379"}}):
+                 {"secrets": {"redisUrl": "localhost:6379"}}, {"config": {"ISOGOV_EVIDENCE_MAX_BYTES_CEILING": 10737418240}}):
         assert list(validator.iter_errors(merged(defaults, MINIMAL, typo))), typo
 
 

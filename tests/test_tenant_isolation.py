@@ -202,7 +202,8 @@ async def test_national_reviewer_sees_no_tenant_rows(client: Any, app: Any, pair
 
 async def test_every_non_public_route_needs_a_token(client: Any, app: Any, pair: Any) -> None:
     a, _, _, _ = pair
-    public = {"/health", "/ready", "/metrics", "/api/v1/auth/login"}  # /metrics: counts only, no tenant data
+    public = {"/health", "/ready", "/metrics", "/api/v1/auth/login",  # /metrics: counts only, no tenant data
+              "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm"}
     failures = []
     for route in all_routes(app):
         if route.path in public or route.path.startswith("/schema"):
