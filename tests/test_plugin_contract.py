@@ -252,6 +252,18 @@ async def test_hook_isogov_facts(make_tenant: Any, client: Any) -> None:
     assert sheet.value(t.agencies["D1"], "example.notes") == 1
     assert sheet.get(t.agencies["D2"], "example.notes").explanation == "Có 0 ghi chú"
     assert sheet.knows("example") and not sheet.knows("nothing")
+    person = (await client.post(t.url("/people"), headers=t.headers(), json={"full_name": "Nguyễn Văn Ghi"})).json()
+    note = await client.post(t.url("/example/notes"), headers=t.headers(),
+                             json={"agency_id": str(t.agencies["D2"]), "title": "b", "person_id": person["id"]})
+    assert note.status_code == 201 and note.json()["person_id"] == person["id"], note.text
+    theirs = (await client.post(other.url("/people"), headers=other.headers(), json={"full_name": "Người khác"})).json()
+    refused = await client.post(t.url("/example/notes"), headers=t.headers(),
+                                json={"agency_id": str(t.agencies["D2"]), "title": "c", "person_id": theirs["id"]})
+    assert refused.status_code == 404 and "person" in refused.json()["detail"]
+    sheet = await get_plugin_system().facts(await t.ctx(), people=[uuid.UUID(person["id"]), uuid.UUID(theirs["id"])],
+                                            on=date(2026, 5, 1))
+    assert sheet.value(uuid.UUID(person["id"]), "example.notes") == 1
+    assert sheet.value(uuid.UUID(theirs["id"]), "example.notes") == 0  # another tenant's notes are never counted
     off = await make_tenant(modules=[])  # a module that is off for the tenant is not asked
     assert not (await get_plugin_system().facts(await off.ctx(), agencies=[off.agencies["D1"]], on=date(2026, 5, 1))
                 ).knows("example")
@@ -282,12 +294,30 @@ async def test_hook_isogov_tenant_merge() -> None:
 
 
 async def test_hook_isogov_tenant_event(client: Any, make_tenant: Any) -> None:
+    """Module switches reach the modules through the outbox, after the commit (the workers' tests run the real
+    relay and worker; here the queued job is run as the worker would)."""
+    import msgspec
+
+    from core.notifications.tables import OutboxMessage
+    from core.tenancy import unscoped
+    from tenants.service import TENANT_EVENT_JOB, tenants_tenant_event
+
     t = await make_tenant()
     example.EVENTS.clear()
     assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": False})).status_code == 200
     assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": True})).status_code == 200
+    assert example.EVENTS == []  # nothing is called inside the request
+    with unscoped():
+        rows = await OutboxMessage.select().where((OutboxMessage.tenant_id == t.id)
+                                                  & (OutboxMessage.job_name == TENANT_EVENT_JOB)).order_by(
+            OutboxMessage.created_at)
+    assert TENANT_EVENT_JOB in [j.__name__ for j in get_plugin_system().jobs()]
+    for row in rows:
+        assert await tenants_tenant_event({}, **msgspec.json.decode(row["payload"])) == 1
     kinds = [(e.kind, e.module) for e in example.EVENTS if e.tenant_id == t.id]
     assert kinds == [("module_disabled", "example"), ("module_enabled", "example")]
+    bad = await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": "yes"})
+    assert bad.status_code == 400
 
 
 async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
@@ -295,3 +325,19 @@ async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
     await get_plugin_system().collect("isogov_seed_demo", modules=["example"], ctx=await t.ctx(), agencies=t.agencies)
     notes = (await client.get(t.url("/example/notes"), headers=t.headers())).json()
     assert notes["total"] == 2
+
+
+async def test_hook_isogov_demo_agencies(make_tenant: Any) -> None:
+    from core.agencies.tables import Agency
+    from core.testing import seed_demo_agencies
+
+    assert [a.code for a in get_plugin_system().demo_agencies("example-province")] == ["EX", "EX-STP"]
+    assert get_plugin_system().demo_agencies("lang-son")[0].name == "UBND tỉnh Lạng Sơn"  # the tenants package's
+    assert get_plugin_system().demo_agencies("atlantis") is None
+    t = await make_tenant(modules=[])
+    ctx = await t.ctx()
+    ids = await seed_demo_agencies(ctx, "example-province")
+    child = await ctx.scope(Agency).get(ids["EX-STP"])
+    assert child["parent_id"] == ids["EX"] and child["level"] == "department"
+    with pytest.raises(LookupError):
+        await seed_demo_agencies(ctx, "atlantis")

@@ -183,3 +183,21 @@ async def test_other_provinces_ids_are_404(api: Api, make_tenant: Any, client: A
     assert_problem(await api.get(f"/proposals/{p['id']}"), 404)
     assert_problem(await api.post(f"/proposals/{p['id']}/submit"), 404)
     assert (await api.get("/proposals")).json()["total"] == 0
+
+
+async def test_simultaneous_duplicates_one_wins(api: Api) -> None:
+    import asyncio
+
+    gk = (await api.forms())["giay_khen"]
+    body = {"form_id": gk["id"], "subject": "collective", "year": 2024, "achievement": "Thành tích",
+            "agency_id": str(api.t.agencies["D2"])}
+    responses = await asyncio.gather(*[api.post("/proposals", body) for _ in range(4)])
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
+    assert (await api.get("/proposals")).json()["total"] == 1
+    p = next(r.json() for r in responses if r.status_code == 201)
+    await api.override_all(p)
+    responses = await asyncio.gather(*[api.post(f"/proposals/{p['id']}/submit") for _ in range(3)])
+    assert sorted(r.status_code for r in responses) == [200, 409, 409], [r.text for r in responses]
+    trail = (await api.client.get(api.t.url("/audit-events"), headers=api.t.headers(),
+                                  params={"entity": "awards_proposal", "action": "submit"})).json()["items"]
+    assert len(trail) == 1
