@@ -54,7 +54,7 @@ async def _person(ctx: TenantContext, names: Names, agency_id: uuid.UUID, positi
     for _ in range(50):
         try:
             return await services.add_person(ctx, NewPerson(full_name=names.next(), agency_id=agency_id,
-                                                            position=position), action="seed")
+                                                            position=position))
         except Exception as exc:  # the same invented name in the same agency: take the next
             if getattr(exc, "status_code", None) != 409:
                 raise

@@ -23,6 +23,8 @@ from core.agencies.tables import Agency
 from core.db import is_sqlite, transaction
 from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from core.notifications.notify import notify
+from core.people import services as people
+from core.people.schemas import PersonCreate
 from core.people.tables import Person
 from core.schemas import to_struct
 from core.tenancy.context import TenantContext
@@ -568,10 +570,10 @@ async def invitation_reads(ctx: TenantContext, session_id: uuid.UUID) -> list[di
 PERSON_NAME_MAX = Person.full_name_folded.length
 
 
-async def add_person(ctx: TenantContext, data: NewPerson, *, action: str = "create") -> dict[str, Any]:
-    """Add a person to the province's directory (the rules of the people directory: an agency of the tenant,
-    an agency officer only for its own agency and sub-units, no second open person of the same name in the same
-    agency)."""
+async def add_person(ctx: TenantContext, data: NewPerson) -> dict[str, Any]:
+    """Add a person to the province's directory through the people directory's own service (its rules: an agency
+    of the tenant, an agency officer only for its own agency and sub-units, one open person per email), refusing
+    also a second open person of the same (accent-folded) name in the same agency: that one is not missing."""
     agency = await ctx.ensure_agency(data.agency_id, write=True)
     name = " ".join(data.full_name.split())
     if not name:
@@ -582,10 +584,9 @@ async def add_person(ctx: TenantContext, data: NewPerson, *, action: str = "crea
     if same is not None:
         raise Conflict(f"{name} is already in the directory for {agency['name']} (id {same['id']})",
                        field="full_name", person_id=str(same["id"]))
-    return await ctx.scope(Person).insert({
-        "full_name": name, "full_name_folded": folded, "agency_id": agency["id"], "position": data.position.strip(),
-        "email": data.email.strip().lower() if data.email else None, "phone": data.phone.strip() if data.phone else None,
-    }, action=action)
+    return await people.create(ctx, PersonCreate(full_name=name, agency_id=agency["id"],
+                                                  position=data.position.strip(), email=data.email,
+                                                  phone=data.phone.strip() if data.phone else None))
 
 
 # ------------------------------------------------------------------------------------------------ registration
