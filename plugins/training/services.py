@@ -295,12 +295,15 @@ async def session_reads(ctx: TenantContext, rows: Sequence[dict[str, Any]]) -> l
                 TrainingCertificate.session_id.is_in(ids)).group_by(TrainingCertificate.session_id):
             certs[r["session_id"]] = r["n"]
     result = []
+    today = date.today()
     for r in rows:
         kind = kinds.get(r["kind_id"], {"code": "", "name": ""})
         result.append(to_struct({
             **r, "locality_ids": _uuids(r["locality_ids"]), "trainer_ids": _uuids(r["trainer_ids"]),
             "kind_code": kind["code"], "kind_name": kind["name"], "days": session_days(r),
             "registered": counts.get(r["id"], 0), "certificates_issued": certs.get(r["id"], 0),
+            "registration_open": r["status"] == "open" and counts.get(r["id"], 0) < r["capacity"]
+            and today <= r["ends_on"] and (r["registration_closes_on"] is None or today <= r["registration_closes_on"]),
         }, SessionRead))
     return result
 

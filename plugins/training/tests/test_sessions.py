@@ -136,7 +136,9 @@ async def test_registration_opens_closes_at_capacity_and_date(api: Api) -> None:
     assert reg["full_name"] == "Vũ Thị Lan" and reg["status"] == "registered" and reg["eligible"] is None
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", {"person_id": people[0]["id"]}), 409,
                    field="person_id")
+    assert (await api.ok("get", f"/sessions/{s['id']}"))["registration_open"]
     await api.register(s["id"], people[1]["id"])
+    assert not (await api.ok("get", f"/sessions/{s['id']}"))["registration_open"]  # full
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", {"person_id": people[2]["id"]}), 409,
                    contains="full")
     w = await api.ok("post", f"/registrations/{reg['id']}/withdraw", status=200)
