@@ -27,7 +27,7 @@ from core.people import services as people
 from core.people.schemas import PersonCreate
 from core.people.tables import Person
 from core.schemas import to_struct
-from core.tenancy.context import TenantContext
+from core.tenancy.context import TenantContext, system_context
 from core.text import fold, like_pattern
 from plugins.training import NAME
 from plugins.training.schemas import (
@@ -115,15 +115,18 @@ def kind_key(tenant_id: uuid.UUID, code: str) -> str:
 
 
 async def ensure_catalogue(ctx: TenantContext) -> None:
-    """Give a province the default catalogue the first time it is needed (idempotent, safe when concurrent)."""
-    if await ctx.scope(TrainingKind).count():
+    """Give a province the default catalogue the first time it is needed: when the module is enabled (a tenant
+    event, delivered by the workers after the switch committed) or at the first read or write of the catalogue,
+    whichever comes first. Written by the system (audited as such); idempotent and safe when concurrent."""
+    if ctx.read_only or await ctx.scope(TrainingKind).count():
         return
+    system = system_context(ctx.tenant, "training-catalogue")
     try:
         async with transaction():
-            if await ctx.scope(TrainingKind).count():
+            if await system.scope(TrainingKind).count():
                 return
             for kind in DEFAULT_KINDS:
-                await ctx.scope(TrainingKind).insert({
+                await system.scope(TrainingKind).insert({
                     **kind, "code_key": kind_key(ctx.tenant.id, kind["code"]),
                     "name_folded": fold(kind["name"], 255)}, action="seed")
     except Exception as exc:
@@ -132,6 +135,7 @@ async def ensure_catalogue(ctx: TenantContext) -> None:
 
 
 async def list_kinds(ctx: TenantContext, active: bool | None = None) -> list[dict[str, Any]]:
+    await ensure_catalogue(ctx)
     query = ctx.scope(TrainingKind).select().order_by(TrainingKind.code)
     if active is not None:
         query = query.where(TrainingKind.active == active)
@@ -139,6 +143,7 @@ async def list_kinds(ctx: TenantContext, active: bool | None = None) -> list[dic
 
 
 async def get_kind(ctx: TenantContext, kind_id: Any) -> dict[str, Any]:
+    await ensure_catalogue(ctx)
     return await ctx.scope(TrainingKind).get(kind_id, label="training kind")
 
 
