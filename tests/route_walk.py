@@ -2,7 +2,9 @@
 (core's and every plugin's) without anyone writing a new test.
 
 A handler may help the walker with `opt`: `walk_body` (a valid JSON body to send) and `walk_skip_body_ids`
-(body fields holding ids that are not tenant-owned).
+(body fields holding ids that are not tenant-owned). Without `walk_body`, sample bodies fill id fields named
+after a table with a row of it (`person_id`, `user_id`: `known_ids`), other id fields with an agency id, and
+patterned strings with the first of a few common shapes that matches (a code, an email, a phone number).
 """
 
 from __future__ import annotations
