@@ -8,7 +8,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from core.errors import Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.auth.permissions import permissions_for
 from core.tenancy import Actor, TenantInfo
 from core.tenancy.context import TenantContext
@@ -67,6 +67,9 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id):
         raise NotFound(f"tenant {code!r} not found")
     structlog.contextvars.bind_contextvars(tenant=tenant.code)
+    if tenant.status == "merged" and connection.scope.get("method", "GET") not in ("GET", "HEAD"):
+        raise Conflict(f"the province {tenant.code!r} was merged into another province and is read-only; "
+                       f"GET /api/v1/tenants/{tenant.code} names its successor")
     module = handler.opt.get("module")
     if module and not await module_enabled(tenant.id, module):
         raise NotFound(f"the module {module!r} is not enabled for tenant {tenant.code!r}")
