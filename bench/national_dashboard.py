@@ -7,7 +7,7 @@ required agencies by level and zeros; the raw SQL computes those same counts in 
 in-process (no HTTP) --rounds times and the SQL as often, checks both give the same numbers, prints both times
 and the ratio (goal ≤ 1.5×). Bounded: a fixed number of rounds; the database is dropped at the end.
 
-    .venv/bin/python bench/national_dashboard.py --provinces 34 --agencies 3000 --rounds 5
+    .venv/bin/python bench/national_dashboard.py --provinces 34 --agencies 3000 --rounds 3
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--provinces", type=int, default=34)
     parser.add_argument("--agencies", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     db = f"isogov_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database="postgres", **PG)

@@ -283,3 +283,26 @@ async def test_right_across_the_merger(client: Any, make_tenant: Any, platform_u
     assert r.status_code == 200 and r.json()["state"] == "draft"
     r = await client.post(f"{base}/unlock", headers=reviewer, json={"reason": "Đính chính sau sáp nhập"})
     assert r.status_code == 200 and r.json()["state"] == "draft"
+
+
+async def test_simultaneous_submits_and_reviews_take_effect_once(client: Any, make_tenant: Any,
+                                                                 platform_users: Any) -> None:
+    import asyncio
+
+    from core.national.tables import ReportSnapshot
+
+    reviewer = platform_users["national_reviewer"]
+    t = await make_tenant(modules=["example"])
+    url = t.url(f"/annual-report/{YEAR}/submit")
+    responses = await asyncio.gather(*[client.post(url, headers=t.headers()) for _ in range(3)])
+    assert sorted(r.status_code for r in responses) == [200, 409, 409], [r.text for r in responses]
+    assert all(r.headers["content-type"].startswith("application/problem+json")
+               for r in responses if r.status_code == 409)
+    ctx = await t.ctx()
+    assert len(await ctx.scope(ReportSnapshot).select()) == 1
+    base = f"/api/v1/national/annual-reports/{t.code}/{YEAR}"
+    responses = await asyncio.gather(client.post(f"{base}/accept", headers=reviewer),
+                                     client.post(f"{base}/return", headers=reviewer, json={"reason": "Thiếu"}))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    r = await client.get(base, headers=reviewer)
+    assert len([h for h in r.json()["history"] if h["action"] != "submitted"]) == 1
