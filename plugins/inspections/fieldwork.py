@@ -15,12 +15,11 @@ from typing import Any
 from core.agencies.tables import Agency
 from core.db import transaction
 from core.errors import Conflict, NotFound, Unprocessable
-from core.notifications.notify import notify
 from core.people.tables import Person
 from core.tenancy.context import TenantContext
 from plugins.inspections import NAME
 from plugins.inspections.schemas import MemberRead, TeamRead, VisitRead
-from plugins.inspections.services import ART40_FROM, FORMS_VI, _lock, dump, load, now, vi_date
+from plugins.inspections.services import send, ART40_FROM, FORMS_VI, _lock, dump, load, now, vi_date
 from plugins.inspections.tables import InspectionPlan, InspectionTeam, InspectionTeamMember, InspectionVisit
 
 FACT = "training.valid_internal_auditor"
@@ -122,7 +121,14 @@ def _team_days(team: dict[str, Any], visits: list[dict[str, Any]]) -> list[date]
     return [v["scheduled_on"] for v in visits if v["form"] == "on_site"] or [team["decision_date"]]
 
 
-async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: Any) -> dict[str, Any]:
+DEMO_NOTE = ("Dữ liệu mẫu năm 2024: chứng chỉ đánh giá viên nội bộ chưa được nhập vào module đào tạo; kiểm tra "
+             "thủ công theo Điều 40")
+
+
+async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: Any, *,
+                     art40: bool = True) -> dict[str, Any]:
+    """`art40=False` only for demo history, whose certificates were never recorded: the member is kept as
+    "unknown" with a note saying so, never as eligible."""
     team = await get_team(ctx, team_id)
     person = await ctx.scope(Person).get(data.person_id, label="person")
     if person["closed_on"] is not None and person["closed_on"] <= team["decision_date"]:
@@ -134,7 +140,10 @@ async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: 
             agency = await ctx.scope(Agency).get(visit["agency_id"])
             raise Conflict(f"{person['full_name']} thuộc {agency['name']}, cơ quan được Đoàn kiểm tra: không thể "
                            "tham gia kiểm tra chính cơ quan mình", field="person_id")
-    status, note = (await eligibility(ctx, system, [person["id"]], _team_days(team, visits)))[person["id"]]
+    if art40:
+        status, note = (await eligibility(ctx, system, [person["id"]], _team_days(team, visits)))[person["id"]]
+    else:
+        status, note = "unknown", DEMO_NOTE
     if status == "refused":
         raise Conflict(f"{person['full_name']} không đủ điều kiện thành viên Đoàn kiểm tra: {note}", field="person_id")
     agency_name = ""
@@ -187,7 +196,7 @@ async def visit_read(ctx: TenantContext, visit: dict[str, Any], warnings: list[s
 
 
 async def _check_team_for(ctx: TenantContext, system: Any, team_id: uuid.UUID, agency_id: uuid.UUID,
-                          day: date) -> list[str]:
+                          day: date, art40: bool = True) -> list[str]:
     """409 when a member works in the inspected agency or lacks the certificate on `day`; warnings otherwise."""
     team = await get_team(ctx, team_id)
     if team["year"] != day.year:
@@ -197,6 +206,8 @@ async def _check_team_for(ctx: TenantContext, system: Any, team_id: uuid.UUID, a
         if await _inside(ctx, m["agency_id"], agency_id):
             raise Conflict(f"{m['full_name']} thuộc {m['agency_name']}: không thể kiểm tra chính cơ quan mình",
                            field="team_id")
+    if not art40:
+        return []
     checks = await eligibility(ctx, system, [m["person_id"] for m in rows], [day])
     refused = [f"{m['full_name']}: {checks[m['person_id']][1]}" for m in rows if checks[m["person_id"]][0] == "refused"]
     if refused:
@@ -212,14 +223,15 @@ async def _notify_visit(ctx: TenantContext, visit: dict[str, Any], kind: str, ex
         if person_ids:
             people = await ctx.scope(Person).select(Person.user_id).where(Person.id.is_in(person_ids))
             recipients += [p["user_id"] for p in people if p["user_id"] is not None]
-    await notify(ctx, kind=f"{NAME}.{kind}", recipients=recipients, agency_id=visit["agency_id"],
+    await send(ctx, kind=f"{NAME}.{kind}", recipients=recipients, agency_id=visit["agency_id"],
                  link=f"{NAME}/visits/{visit['id']}",
                  data={"agency": agency["name"], "date": vi_date(visit["scheduled_on"]),
                        "form": FORMS_VI[visit["form"]], **extra},
                  dedup_key=f"{NAME}:{kind}:{visit['id']}:{len(load(visit['history']))}")
 
 
-async def create_visit(ctx: TenantContext, system: Any, data: Any) -> tuple[dict[str, Any], list[str]]:
+async def create_visit(ctx: TenantContext, system: Any, data: Any, *,
+                       art40: bool = True) -> tuple[dict[str, Any], list[str]]:
     await ctx.ensure_agency(data.agency_id)
     year = data.scheduled_on.year
     await _check_plan(ctx, data.plan_id, year)
@@ -227,7 +239,7 @@ async def create_visit(ctx: TenantContext, system: Any, data: Any) -> tuple[dict
     if data.form == "on_site" and data.team_id is None:
         raise Unprocessable("an on-site visit needs a team (team_id)", field="team_id")
     if data.team_id is not None:
-        warnings = await _check_team_for(ctx, system, data.team_id, data.agency_id, data.scheduled_on)
+        warnings = await _check_team_for(ctx, system, data.team_id, data.agency_id, data.scheduled_on, art40)
     async with transaction():
         clash = await ctx.scope(InspectionVisit).select(InspectionVisit.id).where(
             (InspectionVisit.agency_id == data.agency_id) & (InspectionVisit.scheduled_on == data.scheduled_on)

@@ -4,7 +4,7 @@ on stored state (transitions, capacity, quotas, thresholds) in services.py."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -142,6 +142,7 @@ class SessionRead(msgspec.Struct):
     closed_on: date | None
     registered: int
     certificates_issued: int = 0
+    registration_open: bool = False  # open, before the closing date and the last day, below capacity
 
 
 class TransitionResult(msgspec.Struct):
@@ -323,5 +324,3 @@ class History(msgspec.Struct):
     sessions: list[HistorySession]
     certificates: list[CertificateRead]
 
-
-__all__ = ["datetime"]
