@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
@@ -59,6 +59,36 @@ async def transaction() -> AsyncIterator[None]:
         cm = db.transaction()
     async with cm:
         yield
+
+
+_PG_SQL: dict[str, str] = {}
+
+
+def _numbered(sql: str) -> str:
+    """`{}` placeholders (Piccolo's raw style) as PostgreSQL's `$1, $2, ...`, converted once per statement."""
+    found = _PG_SQL.get(sql)
+    if found is None:
+        parts = sql.split("{}")
+        found = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        _PG_SQL[sql] = found
+    return found
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of one read-only statement with `{}` placeholders, in the current transaction if there is one.
+
+    On PostgreSQL it goes straight to the driver (the pool, or the transaction's connection) without building a
+    Piccolo query: for the few statements on every request's path (the signed-in user). Platform code only:
+    the statement names its tenant filter itself."""
+    db = engine()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        tx = db.current_transaction.get()
+        if tx is not None:
+            return [dict(r) for r in await tx.connection.fetch(_numbered(sql), *args)]
+        return [dict(r) for r in await db.pool.fetch(_numbered(sql), *args)]
+    from piccolo.querystring import QueryString
+
+    return await db.run_querystring(QueryString(sql, *args))
 
 
 async def start() -> None:
