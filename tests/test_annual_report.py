@@ -229,3 +229,80 @@ async def test_report_documents_parsed_back(client: Any, make_tenant: Any, platf
     r = await client.get(f"/api/v1/national/annual-reports/{t.code}/{YEAR}/xlsx", headers=reviewer)
     assert r.status_code == 200
     assert (await client.get(f"/api/v1/national/annual-reports/nope/{YEAR}", headers=reviewer)).status_code == 404
+
+
+async def test_right_across_the_merger(client: Any, make_tenant: Any, platform_users: Any) -> None:
+    from tenants.merge import merge_tenants
+
+    reviewer = platform_users["national_reviewer"]
+    target, source = await make_tenant(modules=["example"]), await make_tenant(modules=["example"])
+    await _notes(client, target, 1)
+    await _notes(client, source, 2)
+    # the source reports 2024 before the merger and the report is accepted
+    assert (await client.post(source.url("/annual-report/2024/submit"), headers=source.headers())).status_code == 200
+    base = f"/api/v1/national/annual-reports/{source.code}/2024"
+    assert (await client.post(f"{base}/accept", headers=reviewer)).status_code == 200
+    before = (await client.get(base, headers=reviewer)).json()
+    outcome = await merge_tenants(target.code, [source.code], date(2025, 7, 1), dry_run=False,
+                                  actor=(await target.ctx()).actor)
+    assert outcome is not None
+    # 2024: the provinces as they were, totals the sum of what is listed
+    view = (await client.get("/api/v1/national/dashboard?year=2024", headers=reviewer)).json()
+    by_code = {p["code"]: p for p in view["provinces"]}
+    assert by_code[source.code]["status"] == "merged" and by_code[source.code]["merged_into"] == target.code
+    assert by_code[source.code]["report_state"] == "accepted" and by_code[source.code]["source"] == "accepted"
+    assert by_code[source.code]["figures"]["example"]["notes"]["value"] == 2
+    assert by_code[target.code]["source"] == "frozen"
+    target_2024 = by_code[target.code]["figures"]["example"]["notes"]["value"]
+    total = view["totals"]["example"]["notes"]["value"]
+    assert total == sum(p["figures"].get("example", {}).get("notes", {}).get("value", 0) for p in view["provinces"])
+    # on request, rolled up into today's provinces: same totals, the source inside the target
+    rolled = (await client.get("/api/v1/national/dashboard?year=2024&rollup=true", headers=reviewer)).json()
+    rolled_by_code = {p["code"]: p for p in rolled["provinces"]}
+    assert source.code not in rolled_by_code
+    assert rolled_by_code[target.code]["figures"]["example"]["notes"]["value"] == target_2024 + 2
+    assert rolled_by_code[target.code]["rolled_up"] == [source.code]
+    assert rolled["totals"] == view["totals"]
+    r = await client.get("/api/v1/national/dashboard/export?year=2024&rollup=true&format=csv", headers=reviewer)
+    assert source.code not in r.content.decode("utf-8-sig") and target.code in r.content.decode("utf-8-sig")
+    # today: today's provinces only
+    today = (await client.get("/api/v1/national/dashboard", headers=reviewer)).json()
+    assert source.code not in {p["code"] for p in today["provinces"]}
+    # the merged province's report stays readable, unchanged, and can still be reviewed
+    after = await client.get(base, headers=reviewer)
+    assert after.status_code == 200, after.text
+    assert after.json()["province"] == {"code": source.code, "name": source.name, "status": "merged"}
+    assert after.json()["snapshot"] == before["snapshot"] and after.json()["sections"] == before["sections"]
+    assert (await client.get(f"{base}/docx", headers=reviewer)).status_code == 200
+    r = await client.get(f"/api/v1/national/annual-reports?year=2024&state=accepted", headers=reviewer)
+    assert source.code in [row["code"] for row in r.json()]
+    # the successor's officials see their own province's reports, not the merged one's
+    r = await client.get(target.url("/annual-report"), headers=target.headers())
+    assert r.status_code == 200 and r.json() == []
+    r = await client.get(target.url("/annual-report/2024"), headers=target.headers())
+    assert r.status_code == 200 and r.json()["state"] == "draft"
+    r = await client.post(f"{base}/unlock", headers=reviewer, json={"reason": "Đính chính sau sáp nhập"})
+    assert r.status_code == 200 and r.json()["state"] == "draft"
+
+
+async def test_simultaneous_submits_and_reviews_take_effect_once(client: Any, make_tenant: Any,
+                                                                 platform_users: Any) -> None:
+    import asyncio
+
+    from core.national.tables import ReportSnapshot
+
+    reviewer = platform_users["national_reviewer"]
+    t = await make_tenant(modules=["example"])
+    url = t.url(f"/annual-report/{YEAR}/submit")
+    responses = await asyncio.gather(*[client.post(url, headers=t.headers()) for _ in range(3)])
+    assert sorted(r.status_code for r in responses) == [200, 409, 409], [r.text for r in responses]
+    assert all(r.headers["content-type"].startswith("application/problem+json")
+               for r in responses if r.status_code == 409)
+    ctx = await t.ctx()
+    assert len(await ctx.scope(ReportSnapshot).select()) == 1
+    base = f"/api/v1/national/annual-reports/{t.code}/{YEAR}"
+    responses = await asyncio.gather(client.post(f"{base}/accept", headers=reviewer),
+                                     client.post(f"{base}/return", headers=reviewer, json={"reason": "Thiếu"}))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    r = await client.get(base, headers=reviewer)
+    assert len([h for h in r.json()["history"] if h["action"] != "submitted"]) == 1

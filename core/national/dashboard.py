@@ -17,7 +17,7 @@ from typing import Any
 from core.national.services import module_order, number
 from core.national.tables import AnnualReport, ReportSnapshot
 from core.tenancy import TenantInfo, unscoped
-from core.tenancy.tables import Tenant, TenantModule
+from core.tenancy.tables import FrozenFigure, Tenant, TenantModule
 
 
 def _add(into: dict[str, dict[str, dict[str, Any]]], module: str, name: str, value: Any,
@@ -32,11 +32,7 @@ def _add(into: dict[str, dict[str, dict[str, Any]]], module: str, name: str, val
 
 
 async def frozen_figures(year: int) -> list[dict[str, Any]]:
-    """Figures frozen at a merger for `year` (none when the platform has no merger table)."""
-    try:
-        from core.tenancy.tables import FrozenFigure  # type: ignore[attr-defined]
-    except ImportError:
-        return []
+    """Figures frozen at a merger for `year` (core.tenancy.tables.FrozenFigure, written by tenants/merge.py)."""
     return await FrozenFigure.select().where(FrozenFigure.year == year).output(load_json=True)
 
 

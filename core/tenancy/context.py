@@ -273,6 +273,12 @@ class ReadScope:
         return cond
 
     def select(self, *columns: Any, include_deleted: bool = False) -> Any:
+        personal = set(self.table.personal_columns)
+        if personal:
+            named = {c._meta.name for c in columns if hasattr(c, "_meta") and hasattr(c._meta, "name")}
+            if not columns or named & personal:
+                raise TenantScopeError(f"{self.table._meta.tablename}: {', '.join(sorted(personal))} is personal "
+                                       "data that never leaves its tenant; select other columns or counts")
         with unscoped():
             return _Deferred(self.table.select(*columns).where(self.where(include_deleted)))
 
