@@ -14,6 +14,7 @@ from litestar.params import Parameter
 
 from core.errors import BadRequest, Forbidden
 from core.plugins import PluginSystem
+from core.db import platform_access
 from core.tenancy.tables import Tenant, TenantModule
 from core.tenancy import TenantInfo
 
@@ -55,8 +56,9 @@ async def national_indicators(
     tenants = await Tenant.select().where(Tenant.status != "merged").order_by(Tenant.code)
     infos = {row["id"]: TenantInfo(id=row["id"], code=row["code"], name=row["name"], status=row["status"])
              for row in tenants}
-    switches = await TenantModule.select(TenantModule.tenant_id, TenantModule.module).where(
-        TenantModule.enabled == True)  # noqa: E712
+    with platform_access("national view"):
+        switches = await TenantModule.select(TenantModule.tenant_id, TenantModule.module).where(
+            TenantModule.enabled == True)  # noqa: E712
     by_module: dict[str, list[TenantInfo]] = {name: list(infos.values()) for name in system.builtin_names()}
     for row in switches:
         if row["module"] in system.modules and row["tenant_id"] in infos:

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from core.auth import hash_password
+from core.db import platform_access
 from core.errors import BadRequest, Conflict
 from core.users.tables import User
 from core.tenancy import unscoped
@@ -19,7 +20,8 @@ FULL_NAME_FOLDED_MAX = User.full_name_folded.length
 
 
 async def _email_taken(email: str) -> bool:
-    with unscoped():  # emails are unique across the platform: they are the sign-in name
+    # emails are unique across the platform (they are the sign-in name): the platform path, even in a tenant's request
+    with platform_access("email uniqueness"), unscoped("email uniqueness"):
         return await User.exists().where(User.email == email)
 
 
