@@ -19,13 +19,10 @@ def health() -> dict[str, str]:
 
 
 async def _redis_ping(url: str) -> None:
-    from redis.asyncio import Redis
+    from core.redis_url import open_redis
 
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
+    async with open_redis(url, socket_connect_timeout=2, socket_timeout=2) as client:
         await client.ping()
-    finally:
-        await client.aclose()
 
 
 @get("/ready", summary="Database and Redis answer", exclude_from_auth=True)

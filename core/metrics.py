@@ -91,14 +91,11 @@ def on_app_init(app_config: AppConfig) -> AppConfig:
 
 
 async def _redis_figures(url: str, queue: str) -> dict[str, Any]:
-    from redis.asyncio import Redis
+    from core.redis_url import open_redis
 
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, decode_responses=True)
-    try:
+    async with open_redis(url, socket_connect_timeout=2, socket_timeout=2, decode_responses=True) as client:
         queued = {name: await client.zcard(name) for name in (queue, f"{queue}:scheduler")}
         counts = await client.hgetall(jobs_key(queue))
-    finally:
-        await client.aclose()
     jobs = {}
     for field, value in counts.items():
         job, _, outcome = field.rpartition("|")

@@ -215,8 +215,7 @@ async def test_import_answers_bad_files_and_cells_with_4xx(client: Any, make_ten
     assert r.status_code == 400 and r.json()["field"] == "file", r.text
     huge = csv_file('code,name,level\nA,"' + "x" * 200_000 + '",unit\n')
     r = await client.post(t.url("/agencies/import?dry_run=true"), headers=t.headers(), files=huge)
-    assert r.status_code in (200, 400), r.text
-    assert r.status_code == 400 or r.json()["valid"] is False
+    assert r.status_code == 400 and "line 2" in r.json()["detail"], r.text  # a cell beyond MAX_CELL_CHARS
     before = await audit_count(t.id)
     bad_rows = ("code,name,level\n"
                 + "İ" * 50 + ",Mã chữ Thổ,unit\n"       # lower() makes it longer than code_key holds (line 2)
@@ -247,17 +246,13 @@ async def test_import_without_a_file_part_is_a_400_naming_file(client: Any, make
 def test_import_validation_of_a_deep_tree_is_linear() -> None:
     """A file of MAX_ROWS rows, each the parent of the next (a few hundred KB), took minutes of CPU in the request
     (the parent chain was walked again for every row, twice), blocking every tenant's requests. It now takes well
-    under a second; cycles are still found."""
-    import time
-
+    under a second (measured by bench/import_validate.py, not asserted here); the order and cycles are checked."""
     from core.agencies.importing import MAX_ROWS, Row, _validate, insert_order
 
     rows = [Row(line=i + 2, values={"code": f"C{i}", "name": "x", "level": "unit",
                                     "parent_code": f"C{i - 1}" if i else ""}) for i in range(MAX_ROWS)]
-    started = time.perf_counter()
     assert _validate(rows, {}) == []
     ordered = insert_order(rows)
-    assert time.perf_counter() - started < 5
     position = {r.parsed["code"]: i for i, r in enumerate(ordered)}
     assert all(position[f"C{i - 1}"] < position[f"C{i}"] for i in range(1, MAX_ROWS))
     looped = [Row(line=2, values={"code": "A", "name": "x", "level": "unit", "parent_code": "B"}),

@@ -133,7 +133,10 @@ def test_the_schema_refuses_two_schedulers_and_unknown_keys() -> None:
     validator = jsonschema.Draft7Validator(schema)
     errors = list(validator.iter_errors(merged(defaults, MINIMAL, {"scheduler": {"replicas": 2}})))
     assert [list(e.path) for e in errors] == [["scheduler", "replicas"]]
-    for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}}):
+    sentinel = {"secrets": {"redisUrl": "redis+sentinel://:pw@redis.cache:26379/mymaster/0"}}
+    assert not list(validator.iter_errors(merged(defaults, MINIMAL, sentinel)))
+    for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}},
+                 {"secrets": {"redisUrl": "localhost:6379"}}):
         assert list(validator.iter_errors(merged(defaults, MINIMAL, typo))), typo
 
 

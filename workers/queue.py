@@ -6,6 +6,7 @@ import socket
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
+from core.redis_url import is_sentinel, parse_sentinel
 from core.settings import ConfigurationError
 from workers.config import WorkerConfig
 
@@ -14,6 +15,10 @@ def redis_settings(config: WorkerConfig) -> RedisSettings:
     if not config.redis_url:
         raise ConfigurationError("REDIS_URL is not set: the worker, the scheduler and the relay need the queue "
                                  "(`isogov dev` starts an embedded Redis and sets it)")
+    if is_sentinel(config.redis_url):
+        target = parse_sentinel(config.redis_url)
+        return RedisSettings(host=list(target.sentinels), sentinel=True, sentinel_master=target.master,
+                             database=target.db, username=target.username, password=target.password, ssl=target.ssl)
     return RedisSettings.from_dsn(config.redis_url)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -17,6 +17,7 @@ from core.schemas import Limit, Offset, Page
 from core.tenancy.context import TenantContext
 
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -62,6 +63,12 @@ class AgencyController(Controller):
             opt={"permission": "agencies.write"}, status_code=200)
     async def close_agency(self, ctx: TenantContext, agency_id: uuid.UUID) -> AgencyRead:
         return services.to_read(await services.close(ctx, agency_id))
+
+    @get("/import/template.xlsx", summary="The XLSX template of an agency import (Vietnamese headers, one example)",
+         opt={"permission": "agencies.import"}, media_type=XLSX, response_description="the XLSX workbook")
+    async def import_template(self, ctx: TenantContext) -> Response[bytes]:
+        return Response(importing.template_xlsx(), media_type=XLSX, headers={
+            "Content-Disposition": 'attachment; filename="mau-nhap-co-quan.xlsx"'})
 
     @post("/import", summary="Bulk import agencies from CSV or XLSX (dry_run=true reports, writes nothing)",
           opt={"permission": "agencies.import"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)

@@ -1,122 +1,70 @@
 """Bulk import of agencies from CSV or XLSX: a dry run reports every bad row; a real run writes all or none.
 
-Columns (header row, any order, case-insensitive): code, name, level, parent_code, required, valid_from,
-valid_to. `parent_code` names an existing agency of the province or another row of the same file.
-`required` accepts 1/0, true/false, yes/no, có/không, x. Dates are YYYY-MM-DD or DD/MM/YYYY.
+Columns (header row, any order, case- and diacritic-insensitive): code, name, level, parent_code, required,
+valid_from, valid_to, or their Vietnamese labels (Mã, Tên cơ quan, Cấp, Mã đơn vị cấp trên, Bắt buộc, Hiệu lực
+từ, Hiệu lực đến). `level` takes the English values or tỉnh, sở, huyện, phòng, xã/phường, đơn vị. `parent_code`
+names an existing agency of the province or another row of the same file. `required` accepts 1/0, true/false,
+yes/no, có/không, x. Dates are YYYY-MM-DD or DD/MM/YYYY. Files are read by `core.tabular` (off the event loop,
+bounded); the template is `template_xlsx()`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+import anyio
+
+from core import tabular
+from core.tabular import Columns, Row, cell_date, cell_text
 from core.agencies.schemas import CODE_PATTERN, LEVELS, ImportError_, ImportReport
 from core.agencies.services import code_key
 from core.db import transaction
-from core.errors import BadRequest, Unprocessable
+from core.errors import Unprocessable
 from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
 from core.text import fold
 
 NAME_FOLDED_MAX = Agency.name_folded.length
 
-COLUMNS = ("code", "name", "level", "parent_code", "required", "valid_from", "valid_to")
-REQUIRED_COLUMNS = ("code", "name", "level")
+COLUMNS = Columns(
+    names=("code", "name", "level", "parent_code", "required", "valid_from", "valid_to"),
+    required=("code", "name", "level"),
+    labels={
+        "code": ("Mã", "Mã cơ quan", "Mã đơn vị"),
+        "name": ("Tên cơ quan", "Tên", "Tên đơn vị"),
+        "level": ("Cấp",),
+        "parent_code": ("Mã đơn vị cấp trên", "Mã cấp trên", "Mã cơ quan cấp trên"),
+        "required": ("Bắt buộc", "Bắt buộc áp dụng"),
+        "valid_from": ("Hiệu lực từ", "Từ ngày"),
+        "valid_to": ("Hiệu lực đến", "Đến ngày"),
+    },
+)
+# `level` in Vietnamese as officials write it (folded)
+LEVEL_LABELS = {"tinh": "province", "cap tinh": "province", "so": "department", "so nganh": "department",
+                "huyen": "district", "cap huyen": "district", "phong": "office", "phong ban": "office",
+                "xa": "commune", "cap xa": "commune", "phuong": "commune", "xa phuong": "commune",
+                "don vi": "unit", "don vi truc thuoc": "unit"}
 TRUE = {"1", "true", "yes", "y", "x", "co", "có"}
 FALSE = {"0", "false", "no", "n", "khong", "không", ""}
 MAX_ROWS = 20000
 CODE_RE = re.compile(CODE_PATTERN)
 
-
-@dataclass
-class Row:
-    line: int
-    values: dict[str, Any]
-    parsed: dict[str, Any] = field(default_factory=dict)
+_text, _date = cell_text, cell_date
 
 
-def _read_csv(content: bytes) -> list[tuple[int, list[Any]]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"the CSV file is not valid UTF-8 (byte {exc.start})", field="file") from exc
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        return [(i, row) for i, row in enumerate(reader, start=1)]
-    except csv.Error as exc:  # e.g. a cell beyond the field size limit
-        raise BadRequest(f"the CSV file cannot be read near line {reader.line_num}: {exc}", field="file") from exc
+def read_table(filename: str, content: bytes) -> list[Row]:
+    """The rows of an agency file (blocking; the request path uses `tabular.read_table_async`)."""
+    return tabular.read_table(filename, content, COLUMNS, MAX_ROWS)
 
 
-def _read_xlsx(content: bytes) -> list[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    # read_only parses the sheet lazily: a damaged sheet fails while its rows are read, not when it is opened.
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        try:
-            sheet = wb.worksheets[0]
-            return [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            wb.close()
-    except Exception as exc:
-        raise BadRequest("the file is not a readable XLSX workbook", field="file") from exc
-
-
-def read_table(filename: str, content_type: str | None, content: bytes) -> list[Row]:
-    is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
-    raw = _read_xlsx(content) if is_xlsx else _read_csv(content)
-    raw = [(line, cells) for line, cells in raw if any(str(c).strip() for c in cells if c is not None)]
-    if not raw:
-        raise BadRequest("the file is empty", field="file")
-    header_line, header = raw[0]
-    names = [fold(str(h or "")).replace(" ", "_") for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise BadRequest(f"the header row (line {header_line}) lacks the column(s): {', '.join(missing)}", field="file")
-    unknown = [n for n in names if n and n not in COLUMNS]
-    if unknown:
-        raise BadRequest(f"unknown column(s) in the header row: {', '.join(unknown)}", field="file")
-    if len(raw) - 1 > MAX_ROWS:
-        raise BadRequest(f"at most {MAX_ROWS} rows per import", field="file")
-    rows = []
-    for line, cells in raw[1:]:
-        values = {name: (cells[i] if i < len(cells) else None) for i, name in enumerate(names) if name}
-        rows.append(Row(line=line, values=values))
-    return rows
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _date(value: Any) -> date | None:
-    if value is None or _text(value) == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+def template_xlsx() -> bytes:
+    """The import template: the Vietnamese header row and one example row (a dry run of it is valid)."""
+    headers = [COLUMNS.label(c) for c in COLUMNS.names]
+    example = ["STP-01", "Phòng Hành chính - Tư pháp", "phòng", "", "có", date(2025, 7, 1), None]
+    return tabular.xlsx_bytes("", headers, [example], sheet="Cơ quan", example=True)
 
 
 def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[ImportError_]:
@@ -145,6 +93,7 @@ def _validate(rows: list[Row], existing: dict[str, dict[str, Any]]) -> list[Impo
         elif "\x00" in name:
             err("name", "name contains a NUL character")
         level = fold(_text(v.get("level")))
+        level = LEVEL_LABELS.get(level, level)
         if level not in LEVELS:
             err("level", f"level must be one of {', '.join(LEVELS)}")
         required = fold(_text(v.get("required")))
@@ -210,10 +159,10 @@ def insert_order(rows: list[Row]) -> list[Row]:
 
 async def run_import(ctx: TenantContext, filename: str, content_type: str | None, content: bytes,
                      dry_run: bool) -> ImportReport:
-    rows = read_table(filename, content_type, content)
+    rows = await tabular.read_table_async(filename, content, COLUMNS, MAX_ROWS)
     existing_rows = await ctx.scope(Agency).select(Agency.id, Agency.code)
     existing = {r["code"].lower(): r for r in existing_rows}
-    errors = _validate(rows, existing)
+    errors = await anyio.to_thread.run_sync(_validate, rows, existing)
     report = ImportReport(dry_run=dry_run, rows=len(rows), valid=not errors, created=0, errors=errors)
     if dry_run:
         return report

@@ -167,7 +167,7 @@ priorityClassName: {{ . }}
 {{- fail "secrets.databaseUrl must be a postgres:// or postgresql:// URL: production runs on PostgreSQL" -}}
 {{- end -}}
 {{- if not .Values.secrets.redisUrl -}}
-{{- fail "secrets.redisUrl is required (redis://host:6379/0), or name a Secret of yours in secrets.existingSecret" -}}
+{{- fail "secrets.redisUrl is required (redis://host:6379/0, or redis+sentinel://sentinel:26379/mymaster/0), or name a Secret of yours in secrets.existingSecret" -}}
 {{- end -}}
 {{- if and (eq (toString .Values.config.ISOGOV_EVIDENCE_BACKEND) "s3") (not (and .Values.secrets.s3AccessKey .Values.secrets.s3SecretKey)) -}}
 {{- fail "secrets.s3AccessKey and secrets.s3SecretKey are required while config.ISOGOV_EVIDENCE_BACKEND is s3, or name a Secret of yours in secrets.existingSecret" -}}
