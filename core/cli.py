@@ -111,9 +111,10 @@ def serve(host: str, port: int) -> None:
 
     from uvicorn.config import LOGGING_CONFIG
 
+    # no proxy headers here: core.auth.client_address honours X-Forwarded-For only from ISOGOV_TRUSTED_PROXIES
     # with JSON logs, uvicorn's own lines go through the root logger (JSON) instead of its plain handlers
     uvicorn.run("core.app:app_from_env", factory=True, host=host, port=port, log_level="warning",
-                proxy_headers=True, access_log=False, log_config=None if get_settings().log_json else LOGGING_CONFIG)
+                proxy_headers=False, access_log=False, log_config=None if get_settings().log_json else LOGGING_CONFIG)
 
 
 @main.command(help="Serve the API (production: behind a reverse proxy).")

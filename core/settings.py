@@ -9,7 +9,11 @@
 | ISOGOV_SECRET_KEY | (embedded: generated under var/) | token signing key; required in production |
 | ISOGOV_TOKEN_TTL_SECONDS | 3600 | lifetime of an access token |
 | ISOGOV_MAX_BODY_BYTES | 1048576 | largest JSON body accepted (uploads set their own limits) |
-| ISOGOV_LOGIN_MAX_FAILURES | 5 | failed logins per account in the window before 429 |
+| ISOGOV_LOGIN_MAX_FAILURES | 5 | failed logins per (account, address) in the window before 429; past it the account
+  as a whole waits a growing delay between attempts |
+| ISOGOV_LOGIN_DELAY_MAX_SECONDS | 30 | the longest delay an account waits between attempts |
+| ISOGOV_TRUSTED_PROXIES | (none) | comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is
+  honoured |
 | ISOGOV_LOGIN_MAX_FAILURES_PER_ADDRESS | 20 | failed logins per client address in the window before 429 |
 | ISOGOV_LOGIN_WINDOW_SECONDS | 900 | the rate-limit window |
 | ISOGOV_PLUGINS | (all installed) | comma-separated allow-list of plugin names |
@@ -49,6 +53,18 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _proxies(value: str | None) -> tuple[str, ...]:
+    import ipaddress
+
+    found = []
+    for part in _csv(value) or ():
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ConfigurationError(f"ISOGOV_TRUSTED_PROXIES: {part!r} is not an address or network") from exc
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -61,6 +77,8 @@ class Settings:
     login_max_failures: int
     login_max_failures_per_address: int
     login_window_seconds: int
+    login_delay_max_seconds: int
+    trusted_proxies: tuple[str, ...]
     plugins_allow: tuple[str, ...] | None
     extra_plugins: tuple[str, ...]
     log_level: str
@@ -124,6 +142,8 @@ def load_settings() -> Settings:
         login_max_failures=_int("ISOGOV_LOGIN_MAX_FAILURES", 5),
         login_max_failures_per_address=_int("ISOGOV_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         login_window_seconds=_int("ISOGOV_LOGIN_WINDOW_SECONDS", 900),
+        login_delay_max_seconds=_int("ISOGOV_LOGIN_DELAY_MAX_SECONDS", 30),
+        trusted_proxies=_proxies(os.environ.get("ISOGOV_TRUSTED_PROXIES")),
         plugins_allow=_csv(os.environ.get("ISOGOV_PLUGINS")),
         extra_plugins=_csv(os.environ.get("ISOGOV_EXTRA_PLUGINS")) or (),
         log_level=os.environ.get("ISOGOV_LOG_LEVEL", "INFO").upper(),

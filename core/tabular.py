@@ -221,6 +221,10 @@ def _header(line: int, cells: Sequence[Any], columns: Columns, lookup: dict[str,
         raise BadRequest(f"the header row (line {line}) lacks the column(s): {', '.join(missing)}", field="file")
     if unknown:
         raise BadRequest(f"unknown column(s) in the header row: {', '.join(unknown)}", field="file")
+    repeated = [columns.label(c) for c in columns.names if names.count(c) > 1]
+    if repeated:  # which of the two would hold the value is anybody's guess
+        raise BadRequest(f"the header row (line {line}) names the column(s) more than once: {', '.join(repeated)}",
+                         field="file")
     return names
 
 

@@ -137,20 +137,38 @@ def sample_value(tp: Any, field_name: str, id_value: Any) -> Any:
     if base is datetime:
         return datetime.now().astimezone().isoformat()
     if base is str:
-        if pattern and "@" in pattern:
-            return f"walker-{uuid.uuid4().hex[:8]}@example.test"
         if pattern:
-            return f"W{uuid.uuid4().hex[:6]}"
+            return next((c for c in pattern_candidates() if re.search(pattern, c)), f"W{uuid.uuid4().hex[:6]}")
         return "Thử nghiệm đường đi"
     if isinstance(base, type) and issubclass(base, msgspec.Struct):
         return sample_body(base, id_value)
     return None
 
 
-def sample_body(struct: type[msgspec.Struct], id_value: Any) -> dict[str, Any]:
-    """A body that passes validation; every id-typed field carries `id_value`."""
+def pattern_candidates() -> list[str]:
+    """Strings of common shapes (codes, emails, phone numbers); a patterned field gets the first that matches."""
+    return [f"W{uuid.uuid4().hex[:6]}", f"walker-{uuid.uuid4().hex[:8]}@example.test", "0912 345 678"]
+
+
+def sample_body(struct: type[msgspec.Struct], id_value: Any, ids: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A body that passes validation; every id-typed field carries `id_value`, or its own id from `ids`
+    (field name -> id, e.g. {"person_id": ...} from `known_ids`)."""
     hints = typing.get_type_hints(struct, include_extras=True)
-    return {name: sample_value(hints[name], name, id_value) for name in struct.__struct_fields__}
+    ids = ids or {}
+    return {name: sample_value(hints[name], name, ids.get(name, id_value)) for name in struct.__struct_fields__}
+
+
+def known_ids(struct: type[msgspec.Struct], table_ids: dict[str, list[Any]], users: dict[str, Any]) -> dict[str, Any]:
+    """Ids of existing rows for a struct's id fields named after a table (`person_id` -> a row of `person`,
+    `user_id` -> a user), so a sample body refers to rows that exist. Other id fields keep the walker's default."""
+    found: dict[str, Any] = {}
+    for name in id_fields(struct):
+        stem = name.removesuffix("_ids").removesuffix("_id")
+        if stem == "user" and users:
+            found[name] = next(iter(users.values()))
+        elif stem != "agency" and table_ids.get(stem):
+            found[name] = table_ids[stem][0]
+    return found
 
 
 def id_fields(struct: type[msgspec.Struct]) -> list[str]:

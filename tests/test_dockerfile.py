@@ -70,6 +70,7 @@ def test_the_image_lock_matches_the_development_lock() -> None:
     assert {"pytest", "moto", "helm-python-sdk", "kubernetes-validate"} <= dev_only
     assert not dev_only & set(prod), "dev tools must stay out of the image"
     assert "setuptools" in prod  # the build backend, installed from the lock
+    assert "tzdata" in prod  # the slim base image has no zone files: ISOGOV_TIMEZONE needs the package
 
 
 def test_runs_as_an_unprivileged_user(instructions: list[dict[str, str]]) -> None:

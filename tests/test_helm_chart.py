@@ -136,7 +136,7 @@ def test_the_schema_refuses_two_schedulers_and_unknown_keys() -> None:
     sentinel = {"secrets": {"redisUrl": "redis+sentinel://:pw@redis.cache:26379/mymaster/0"}}
     assert not list(validator.iter_errors(merged(defaults, MINIMAL, sentinel)))
     for typo in ({"api": {"replica": 3}}, {"config": {"ISOGOV_LOGLEVEL": "DEBUG"}}, {"secret": {}},
-                 {"secrets": {"redisUrl": "localhost:6379"}}):
+                 {"secrets": {"redisUrl": "localhost:6379"}}, {"config": {"ISOGOV_EVIDENCE_MAX_BYTES_CEILING": 10737418240}}):
         assert list(validator.iter_errors(merged(defaults, MINIMAL, typo))), typo
 
 
@@ -357,3 +357,15 @@ def test_the_owner_url_for_migrations_reaches_the_migration_job(chart: Any) -> N
     job = pod_specs(docs)["iso-isogov-migrate"]["containers"][0]
     assert {"secretRef": {"name": "iso-isogov-secrets"}} in job["envFrom"]
     assert "ISOGOV_MIGRATE_DATABASE_URL" not in by_kind(render(chart, MINIMAL), "Secret")["iso-isogov-secrets"]["stringData"]
+
+
+def test_the_production_values_of_the_chart_readme_render_and_validate(chart: Any) -> None:
+    readme = (CHART / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### The whole values file", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    values = yaml.safe_load(block)
+    docs = render(chart, values)
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSIONS[0], strict=True)
+    assert {d["kind"] for d in docs} >= {"Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "Job"}
+    paths = [p["path"] for p in by_kind(docs, "Ingress")["iso-isogov-api"]["spec"]["rules"][0]["http"]["paths"]]
+    assert paths == ["/api", "/schema"]  # /metrics stays inside the cluster

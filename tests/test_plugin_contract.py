@@ -252,6 +252,18 @@ async def test_hook_isogov_facts(make_tenant: Any, client: Any) -> None:
     assert sheet.value(t.agencies["D1"], "example.notes") == 1
     assert sheet.get(t.agencies["D2"], "example.notes").explanation == "Có 0 ghi chú"
     assert sheet.knows("example") and not sheet.knows("nothing")
+    person = (await client.post(t.url("/people"), headers=t.headers(), json={"full_name": "Nguyễn Văn Ghi"})).json()
+    note = await client.post(t.url("/example/notes"), headers=t.headers(),
+                             json={"agency_id": str(t.agencies["D2"]), "title": "b", "person_id": person["id"]})
+    assert note.status_code == 201 and note.json()["person_id"] == person["id"], note.text
+    theirs = (await client.post(other.url("/people"), headers=other.headers(), json={"full_name": "Người khác"})).json()
+    refused = await client.post(t.url("/example/notes"), headers=t.headers(),
+                                json={"agency_id": str(t.agencies["D2"]), "title": "c", "person_id": theirs["id"]})
+    assert refused.status_code == 404 and "person" in refused.json()["detail"]
+    sheet = await get_plugin_system().facts(await t.ctx(), people=[uuid.UUID(person["id"]), uuid.UUID(theirs["id"])],
+                                            on=date(2026, 5, 1))
+    assert sheet.value(uuid.UUID(person["id"]), "example.notes") == 1
+    assert sheet.value(uuid.UUID(theirs["id"]), "example.notes") == 0  # another tenant's notes are never counted
     off = await make_tenant(modules=[])  # a module that is off for the tenant is not asked
     assert not (await get_plugin_system().facts(await off.ctx(), agencies=[off.agencies["D1"]], on=date(2026, 5, 1))
                 ).knows("example")

@@ -27,6 +27,8 @@ from workers.delivery import deliver
 from workers.metrics import instrument
 from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
 from workers.queue import health_check_key, redis_settings
+from core.auth.passwords import RESET_JOB
+from workers.password_reset import send_password_reset
 from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
 
 log = structlog.get_logger("isogov.worker")
@@ -40,6 +42,8 @@ def core_jobs(config: WorkerConfig) -> list[Function]:
         func(deliver, name="core:deliver", max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(send_digest, name=SEND_DIGEST_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600, max_tries=SCAN_MAX_TRIES),
+        func(send_password_reset, name=RESET_JOB, max_tries=5, keep_result=0,
+             timeout=config.job_timeout),
     ]
 
 

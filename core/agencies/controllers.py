@@ -1,30 +1,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
 from core.agencies import importing, services
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
-from core.errors import BadRequest
+from core.importing import IMPORT_MAX_BYTES, ImportForm, read_upload
 from core.schemas import Limit, Offset, Page
 from core.tenancy.context import TenantContext
 
-IMPORT_MAX_BYTES = 10 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@dataclass
-class ImportForm:
-    """The multipart body of an import: the file part `file` (a field named so without a file is refused)."""
-
-    file: UploadFile | None = None
 
 
 class AgencyController(Controller):
@@ -77,8 +67,5 @@ class AgencyController(Controller):
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         dry_run: bool = True,
     ) -> ImportReport:
-        upload = data.file
-        if not isinstance(upload, UploadFile):
-            raise BadRequest("send the CSV or XLSX file as the multipart file part `file`", field="file")
-        content = await upload.read()
-        return await importing.run_import(ctx, upload.filename or "", upload.content_type, content, dry_run)
+        filename, content = await read_upload(data)
+        return await importing.run_import(ctx, filename, None, content, dry_run)

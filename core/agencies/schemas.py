@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from core.importing import ImportError_, ImportReport  # noqa: F401 (the import report of agencies)
 from core.schemas import NO_NUL
 
 Level = Literal["province", "department", "district", "office", "commune", "unit"]
@@ -48,17 +49,3 @@ class AgencyRead(msgspec.Struct):
     active: bool
     created_at: datetime
     updated_at: datetime
-
-
-class ImportError_(msgspec.Struct):
-    line: int
-    field: str | None
-    message: str
-
-
-class ImportReport(msgspec.Struct):
-    dry_run: bool
-    rows: int
-    valid: bool
-    created: int
-    errors: list[ImportError_]

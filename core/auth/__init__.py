@@ -1,4 +1,12 @@
-"""Passwords (argon2), bearer tokens (Litestar's JWT auth), sign-in with a per-account and per-address limit."""
+"""Passwords (argon2), bearer tokens (Litestar's JWT auth), sign-in under rate limits.
+
+Tokens carry the user's `token_version`; every password change raises it, so tokens issued before stop at once
+(checked in the one user lookup each request already does). Only the `Bearer` scheme is accepted.
+
+Sign-in limits follow OWASP's authentication guidance: a hard limit per (account, address) pair and per address,
+and for the account as a whole a growing delay instead of a lock the owner cannot pass (see `authenticate`).
+argon2 runs in worker threads, at most `HASH_CONCURRENCY` at a time, never on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,14 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
+import anyio
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
-from litestar.security.jwt import JWTAuth, Token
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from core.errors import Forbidden, TooManyRequests, Unauthorized
 from core.settings import Settings, get_settings
@@ -19,7 +30,37 @@ from core.tenancy import Actor, TenantInfo, unscoped
 
 log = structlog.get_logger("isogov.auth")
 
-PUBLIC_PATHS = ["/health", "/ready", "/api/v1/auth/login", "/schema"]
+PUBLIC_PATHS = ["/health", "/ready", "/api/v1/auth/login", "/api/v1/auth/password-reset", "/schema"]
+
+
+def client_address(connection: ASGIConnection, settings: Settings) -> str:
+    """The client's address: the TCP peer, or, when the peer is one of ISOGOV_TRUSTED_PROXIES, the nearest
+    address in X-Forwarded-For that is not a trusted proxy (a client can prepend anything to the header; only
+    what trusted proxies appended counts). uvicorn runs without proxy headers: this is the one place."""
+    import ipaddress
+
+    peer = connection.client.host if connection.client else "unknown"
+    if not settings.trusted_proxies:
+        return peer
+    networks = [ipaddress.ip_network(n) for n in settings.trusted_proxies]
+
+    def trusted(value: str) -> bool:
+        try:
+            address = ipaddress.ip_address(value.strip())
+        except ValueError:
+            return False
+        return any(address in net for net in networks)
+
+    if not trusted(peer):
+        return peer
+    hops = [h.strip() for h in ",".join(connection.headers.getall("x-forwarded-for", [])).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return hops[0] if hops else peer
 
 
 @lru_cache(maxsize=2)
@@ -40,6 +81,26 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+HASH_CONCURRENCY = 4  # argon2 uses 64 MiB and ~50 ms per hash: a few at a time, in threads
+_hash_limiter: anyio.CapacityLimiter | None = None
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    global _hash_limiter
+    if _hash_limiter is None:
+        _hash_limiter = anyio.CapacityLimiter(HASH_CONCURRENCY)
+    return _hash_limiter
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` in a bounded thread pool (request paths use this one)."""
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_limiter())
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=_limiter())
+
+
 # A hash to verify against when the account does not exist, so timing does not reveal which emails exist.
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
@@ -47,15 +108,15 @@ def _dummy_hash() -> str:
 
 
 _ACTOR_SQL = (
-    "SELECT u.id, u.email, u.role, u.tenant_id, u.agency_id, u.full_name, "
+    "SELECT u.id, u.email, u.role, u.tenant_id, u.agency_id, u.full_name, u.token_version, "
     "t.code AS tenant_code, t.name AS tenant_name, t.status AS tenant_status "
     "FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id WHERE u.id = {} AND u.active = {}"
 )
 
 
-async def load_actor(user_id: Any) -> Actor | None:
-    """The active user behind a token, with its tenant, in one query; None when unknown, deactivated, or the
-    tenant is not active."""
+async def load_actor(user_id: Any, token_version: Any = None) -> Actor | None:
+    """The active user behind a token, with its tenant, in one query; None when unknown, deactivated, the tenant
+    is not active, or (given the token's `token_version`) the password changed after the token was issued."""
     from core.users.tables import User
 
     try:
@@ -67,6 +128,8 @@ async def load_actor(user_id: Any) -> Actor | None:
     if not rows:
         return None
     row = rows[0]
+    if token_version is not None and token_version != (row["token_version"] or 0):
+        return None
     tenant = None
     if row["tenant_id"] is not None:
         if row["tenant_status"] != "active":
@@ -82,15 +145,29 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 
 async def _retrieve_user(token: Token, connection: ASGIConnection) -> Actor | None:
-    actor = await load_actor(token.sub)
+    version = token.extras.get("tv", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    actor = await load_actor(token.sub, version)
     if actor is not None:
         structlog.contextvars.bind_contextvars(user_id=str(actor.id))
     return actor
 
 
+class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    """Litestar's JWT middleware takes whatever follows the first space (`Basic <jwt>` passed): only `Bearer`."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        scheme, _, token = (connection.headers.get(self.auth_header) or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException("send the access token as `Authorization: Bearer <token>`")
+        return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
+
+
 def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:
     return JWTAuth[Actor, Token](
         retrieve_user_handler=_retrieve_user,
+        authentication_middleware_class=BearerAuthenticationMiddleware,
         token_secret=settings.secret_key,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
@@ -98,46 +175,83 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:
     )
 
 
-def issue_token(jwt_auth: JWTAuth[Actor, Token], user_id: uuid.UUID) -> str:
-    return jwt_auth.create_token(identifier=str(user_id), token_unique_jwt_id=uuid.uuid4().hex)
+def issue_token(jwt_auth: JWTAuth[Actor, Token], user_id: uuid.UUID, token_version: int = 0) -> str:
+    return jwt_auth.create_token(identifier=str(user_id), token_unique_jwt_id=uuid.uuid4().hex,
+                                 token_extras={"tv": int(token_version or 0)})
 
 
-async def _recent_failures(key: str, since: datetime) -> int:
+async def _failure_counts(keys: list[str], since: datetime) -> dict[str, int]:
+    from piccolo.query.functions.aggregate import Count
+
     from core.users.tables import LoginFailure
 
-    return await LoginFailure.count().where((LoginFailure.key == key) & (LoginFailure.at > since))
+    rows = await LoginFailure.select(LoginFailure.key, Count(LoginFailure.id, alias="n")).where(
+        LoginFailure.key.is_in(keys) & (LoginFailure.at > since)).group_by(LoginFailure.key)
+    return {row["key"]: row["n"] for row in rows}
 
 
-async def authenticate(email: str, password: str, address: str, settings: Settings) -> uuid.UUID:
-    """Check credentials under the rate limit; return the user id or raise 401 / 403 / 429 problems."""
+def account_delay(failures: int, settings: Settings) -> int:
+    """Seconds an account waits between sign-in attempts after `failures` recent failures (from any address):
+    none below the limit, then 1, 2, 4, ... up to ISOGOV_LOGIN_DELAY_MAX_SECONDS."""
+    if failures < settings.login_max_failures:
+        return 0
+    return min(2 ** min(failures - settings.login_max_failures, 30), settings.login_delay_max_seconds)
+
+
+async def authenticate_user(email: str, password: str, address: str, settings: Settings) -> dict[str, Any]:
+    """Check credentials under the rate limits; return the user row or raise 401 / 403 / 429 problems.
+
+    - (account, address): `login_max_failures` failures in the window refuse that pair until the window passes;
+    - address: `login_max_failures_per_address` failures (any accounts) refuse the address likewise;
+    - account (from anywhere): past `login_max_failures` failures every attempt must wait a growing delay
+      (`account_delay`, capped) after the last failure, so guessing slows to a crawl while the owner, from
+      another address, gets in after at most the cap. Knowing an email no longer locks its owner out.
+    """
     from core.tenancy.tables import Tenant
     from core.users.tables import LoginFailure, User
 
     email = email.strip().lower()
     now = datetime.now(timezone.utc)
     since = now - timedelta(seconds=settings.login_window_seconds)
-    account_key, address_key = f"account:{email}", f"address:{address}"
+    account_key, address_key, pair_key = f"account:{email}", f"address:{address}", f"pair:{email}|{address}"
     retry = {"Retry-After": str(settings.login_window_seconds)}
-    if await _recent_failures(account_key, since) >= settings.login_max_failures:
-        raise TooManyRequests("too many failed sign-ins for this account; try again later", headers=retry)
-    if await _recent_failures(address_key, since) >= settings.login_max_failures_per_address:
+    counts = await _failure_counts([account_key, address_key, pair_key], since)
+    if counts.get(pair_key, 0) >= settings.login_max_failures:
+        raise TooManyRequests("too many failed sign-ins for this account from this address; try again later",
+                              headers=retry)
+    if counts.get(address_key, 0) >= settings.login_max_failures_per_address:
         raise TooManyRequests("too many failed sign-ins from this address; try again later", headers=retry)
+    delay = account_delay(counts.get(account_key, 0), settings)
+    if delay:
+        last = await LoginFailure.select(LoginFailure.at).where(LoginFailure.key == account_key).order_by(
+            LoginFailure.at, ascending=False).first()
+        at = last["at"] if last else now - timedelta(seconds=delay)
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        wait = (at + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0:
+            raise TooManyRequests(f"this account had many failed sign-ins; wait {int(wait) + 1} s and try again",
+                                  headers={"Retry-After": str(int(wait) + 1)})
 
     with unscoped():
         row = await User.select().where(User.email == email).first()
-    ok = verify_password(row["password_hash"] if row else _dummy_hash(), password)
+    ok = await verify_password_async(row["password_hash"] if row else _dummy_hash(), password)
     if not row or not ok or not row["active"]:
-        await LoginFailure.insert(LoginFailure(id=uuid.uuid4(), key=account_key, at=now),
-                                  LoginFailure(id=uuid.uuid4(), key=address_key, at=now))
+        await LoginFailure.insert(*(LoginFailure(id=uuid.uuid4(), key=key, at=now)
+                                    for key in (account_key, address_key, pair_key)))
         log.info("login failed", email=email, address=address)
         raise Unauthorized("wrong email or password, or the account is deactivated")
     if row["tenant_id"] is not None:
         tenant = await Tenant.select(Tenant.status, Tenant.code).where(Tenant.id == row["tenant_id"]).first()
         if tenant is None or tenant["status"] != "active":
             raise Forbidden("this account's province is suspended; ask the platform operator")
-    await LoginFailure.delete().where(LoginFailure.key == account_key)
+    await LoginFailure.delete().where(LoginFailure.key.is_in([account_key, pair_key]))
     with unscoped():
         await User.update({User.last_login_at: now}).where(User.id == row["id"])
     await LoginFailure.delete().where(LoginFailure.at < since)  # keep the table small
     log.info("login", user_id=str(row["id"]))
-    return row["id"]
+    return row
+
+
+async def authenticate(email: str, password: str, address: str, settings: Settings) -> uuid.UUID:
+    """`authenticate_user`, returning only the user id."""
+    return (await authenticate_user(email, password, address, settings))["id"]

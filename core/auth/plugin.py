@@ -16,6 +16,7 @@ def isogov_module():
 
 @hookimpl
 def isogov_route_handlers():
-    from core.auth.controllers import login, me
+    from core.auth.controllers import change_password, confirm_password_reset, login, me, request_password_reset
 
-    return [Routes(handlers=(login, me), under="root")]
+    return [Routes(handlers=(login, me, change_password, request_password_reset, confirm_password_reset),
+                   under="root")]

@@ -18,7 +18,7 @@ class Person(TenantTable, tablename="person"):
     position = Varchar(length=200, default="")
     email = Varchar(length=254, null=True, default=None)
     phone = Varchar(length=30, null=True, default=None)
-    user_id = UUID(null=True, default=None, index=True)
+    user_id = UUID(null=True, default=None, index=True)  # unique: migration person_user_id_unique
     closed_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 import msgspec
+import structlog
 
-from core.auth import hash_password
+from core.auth import hash_password, hash_password_async
 from core.db import platform_access
 from core.errors import BadRequest, Conflict
 from core.users.tables import User
@@ -17,6 +18,9 @@ from core.text import fold, like_pattern
 from core.users.schemas import PlatformUserCreate, UserCreate, UserUpdate
 
 FULL_NAME_FOLDED_MAX = User.full_name_folded.length
+EMAIL_UNUSABLE = ("this email cannot be used for a new account; check the address, or ask the platform operator if "
+                  "the person already has an isogov account")
+log = structlog.get_logger("isogov.users")
 
 
 async def _email_taken(email: str) -> bool:
@@ -36,9 +40,12 @@ async def create(ctx: TenantContext, data: UserCreate) -> dict[str, Any]:
     email = data.email.strip().lower()
     await _check_agency(ctx, data.role, data.agency_id)
     if await _email_taken(email):
-        raise Conflict(f"a user with email {email!r} already exists", field="email")
+        # the same answer whether the address is used in this province, another one or by a platform user: it
+        # names neither the account nor where it is (emails are platform-wide sign-in names)
+        log.info("user not created: email already registered", email=email)
+        raise Conflict(EMAIL_UNUSABLE, field="email")
     return await add_user(ctx, email=email, full_name=data.full_name, role=data.role, agency_id=data.agency_id,
-                          password_hash=hash_password(data.password))
+                          password_hash=await hash_password_async(data.password))
 
 
 async def add_user(ctx: TenantContext, *, email: str, full_name: str, role: str, agency_id: uuid.UUID | None,
@@ -59,8 +66,10 @@ async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> di
         await _check_agency(ctx, role, agency_id)
     if current["id"] == ctx.actor.id and (changes.get("active") is False or role != current["role"]):
         raise Conflict("you cannot deactivate yourself or change your own role")
-    if "password" in changes:
-        changes["password_hash"] = hash_password(changes.pop("password"))
+    if "password" in changes:  # an admin's reset: tokens issued before stop at once
+        changes["password_hash"] = await hash_password_async(changes.pop("password"))
+        private = await ctx.scope(User, private=True).get(user_id, label="user")
+        changes["token_version"] = int(private.get("token_version") or 0) + 1
     if "full_name" in changes:
         changes["full_name_folded"] = fold(changes["full_name"], FULL_NAME_FOLDED_MAX)
     if not changes:

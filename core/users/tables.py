@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -13,7 +13,7 @@ class User(TenantTable, tablename="app_user"):
     """A person who signs in. Platform users (platform_admin, national_reviewer) have no tenant."""
 
     audit_redact = ("password_hash",)
-    private_columns = ("password_hash",)  # only core.users reads or writes it
+    private_columns = ("password_hash", "token_version")  # only core.users and core.auth read or write them
 
     id = UUID(primary_key=True)
     tenant_id = UUID(null=True, default=None, index=True)
@@ -27,6 +27,8 @@ class User(TenantTable, tablename="app_user"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    # raised by every password change: tokens carry the version they were issued under and stop when it moves
+    token_version = Integer(default=0)
 
 
 class LoginFailure(Table, tablename="login_failure"):
@@ -35,3 +37,14 @@ class LoginFailure(Table, tablename="login_failure"):
     id = UUID(primary_key=True)
     key = Varchar(length=300, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class PasswordReset(Table, tablename="password_reset"):
+    """A one-time password reset link: only the SHA-256 of its secret is kept; it expires and is used once."""
+
+    id = UUID(primary_key=True)
+    user_id = UUID(index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

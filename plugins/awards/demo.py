@@ -76,7 +76,8 @@ async def seed(ctx: TenantContext, agencies: dict[str, uuid.UUID]) -> None:
     rows = await ctx.scope(Agency).select().where(
         (Agency.level != "province") & (Agency.valid_from <= day) & (Agency.valid_to.is_null() | (Agency.valid_to > day)))
     order = {level: i for i, level in enumerate(("department", "district", "unit", "office", "commune"))}
-    rows.sort(key=lambda a: (order.get(a["level"], 9), a["code"]))
+    # the province's own agencies first (a merged-in province's agencies are history, awarded by their own UBND)
+    rows.sort(key=lambda a: (a["valid_to"] is not None, order.get(a["level"], 9), a["code"]))
     if len(rows) < 4:
         return
     people = await _people(ctx, rows)

@@ -374,6 +374,7 @@ async def create_proposal(ctx: TenantContext, data: ProposalCreate, today: date 
     _check_form_subject(form, data.subject)
     await _may_propose_for(ctx, agency["id"])
     async with transaction():
+        await _lock(ctx, AwardForm, form["id"])  # proposals of one form are checked for duplicates one at a time
         await _check_no_duplicate(ctx, data.subject, agency["id"], person["id"] if person else None, form["id"], year)
         row = await ctx.scope(AwardProposal).insert({
             "year": year, "movement_id": movement["id"] if movement else None, "form_id": form["id"],
@@ -415,6 +416,7 @@ async def update_proposal(ctx: TenantContext, proposal_id: uuid.UUID, data: Prop
     async with transaction():
         await _lock(ctx, AwardProposal, row["id"])
         if form is not None:
+            await _lock(ctx, AwardForm, form["id"])
             await _check_no_duplicate(ctx, row["subject"], row["agency_id"], row["person_id"], form["id"],
                                       row["year"], exclude=row["id"])
         if form is not None and form["id"] != row["form_id"]:
@@ -507,11 +509,14 @@ async def override(ctx: TenantContext, proposal_id: uuid.UUID, criterion: str, r
     result = next(c for c in judged.criteria if c.code == code)
     if result.status == "met":
         raise Conflict(f"the criterion {code!r} is met: there is nothing to override", field="criterion")
-    overrides = dict(row["overrides"] or {})
-    overrides[code] = {"reason": reason.strip(), "by": ctx.actor.email, "at": _now().isoformat(),
-                       "status": result.status, "explanation": result.explanation}
     async with transaction():
         await _lock(ctx, AwardProposal, row["id"])
+        row = await get_proposal(ctx, proposal_id)
+        if row["status"] != "draft":
+            raise Conflict(f"criteria are overridden before submission (this proposal is {row['status']})")
+        overrides = dict(row["overrides"] or {})
+        overrides[code] = {"reason": reason.strip(), "by": ctx.actor.email, "at": _now().isoformat(),
+                           "status": result.status, "explanation": result.explanation}
         updated = await ctx.scope(AwardProposal).update(row["id"], {"overrides": _dump(overrides)}, action="override")
     return _load(updated, AwardProposal)  # type: ignore[return-value]
 

@@ -301,7 +301,7 @@ class TemplateItem(_In):
     code: ItemCode
     group: Literal["standard", "decision19"]
     text: Title
-    fact: Annotated[str, msgspec.Meta(max_length=80, pattern=r"^[a-z_.]*$")] | None = None
+    fact: Annotated[str, msgspec.Meta(max_length=80, pattern=r"^[A-Za-z0-9_.]*$")] | None = None
 
 
 class TemplateCreate(_In):

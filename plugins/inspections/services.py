@@ -303,6 +303,7 @@ async def update_plan(ctx: TenantContext, plan_id: uuid.UUID, data: Any) -> dict
 
 async def add_line(ctx: TenantContext, plan_id: uuid.UUID, data: LineIn) -> dict[str, Any]:
     cfg = await settings(ctx)
+    await ctx.scope(Agency).get(data.agency_id, label="agency")  # another tenant's agency: 404 before any state
     async with transaction():
         plan = await _draft(ctx, plan_id)
         await _check_line_agencies(ctx, [data], plan["year"])
@@ -368,7 +369,7 @@ async def transition(ctx: TenantContext, plan_id: uuid.UUID, action: str, data: 
                                                                    "history": _history(plan, ctx, "submitted")},
                                                          action="submit")
             await notify(ctx, kind=f"{NAME}.plan_submitted", data={"year": plan["year"]},
-                         link=f"{NAME}/plans/{plan_id}", dedup_key=f"{NAME}:plan_submitted:{plan_id}:{now().isoformat()}")
+                         link=f"{NAME}/plans/{plan_id}", dedup_key=f"{NAME}:plan_submitted:{plan_id}:{len(load(plan['history']))}")
             return row
         if action == "return":
             return await ctx.scope(InspectionPlan).update(

@@ -103,8 +103,15 @@ async def isogov_facts(ctx, agencies, people, on):
     rows = await ctx.scope(ExampleNote).select(ExampleNote.agency_id, Count(ExampleNote.id, alias="n")).where(
         ExampleNote.agency_id.is_in(list(agencies) or [None])).group_by(ExampleNote.agency_id)
     counts = {row["agency_id"]: row["n"] for row in rows}
-    return [Fact(subject="agency", subject_id=a, name="example.notes", value=counts.get(a, 0),
-                 explanation=f"Có {counts.get(a, 0)} ghi chú", holds_on=on) for a in agencies]
+    facts = [Fact(subject="agency", subject_id=a, name="example.notes", value=counts.get(a, 0),
+                  explanation=f"Có {counts.get(a, 0)} ghi chú", holds_on=on) for a in agencies]
+    if people:  # notes naming a person of the directory: one query for all the people asked about
+        rows = await ctx.scope(ExampleNote).select(ExampleNote.person_id, Count(ExampleNote.id, alias="n")).where(
+            ExampleNote.person_id.is_in(list(people))).group_by(ExampleNote.person_id)
+        about = {row["person_id"]: row["n"] for row in rows}
+        facts += [Fact(subject="person", subject_id=p, name="example.notes", value=about.get(p, 0),
+                       explanation=f"Được nhắc trong {about.get(p, 0)} ghi chú", holds_on=on) for p in people]
+    return facts
 
 
 @hookimpl

@@ -18,7 +18,9 @@ class Api:
         return self.t.url(f"/{MODULE}{path}")
 
     async def get(self, path: str, role: str = "tenant_admin", **params: Any) -> Any:
-        return await self.client.get(self.path(path), headers=self.t.headers(role), params=params)
+        if params:
+            return await self.client.get(self.path(path), headers=self.t.headers(role), params=params)
+        return await self.client.get(self.path(path), headers=self.t.headers(role))
 
     async def post(self, path: str, body: Any = None, role: str = "tenant_admin") -> Any:
         return await self.client.post(self.path(path), headers=self.t.headers(role), json=body)
@@ -30,7 +32,10 @@ class Api:
         return await self.client.delete(self.path(path), headers=self.t.headers(role))
 
     async def ok(self, method: str, path: str, body: Any = None, role: str = "tenant_admin") -> Any:
-        response = await getattr(self, method)(path, body, role) if method != "get" else await self.get(path, role)
+        if method in ("get", "delete"):
+            response = await getattr(self, method)(path, role=role)
+        else:
+            response = await getattr(self, method)(path, body, role)
         assert response.status_code in (200, 201, 204), f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
@@ -54,3 +59,39 @@ async def tenant(make_tenant: Any) -> Any:
 @pytest.fixture
 def api(client: Any, tenant: Any) -> Api:
     return Api(client, tenant)
+
+
+async def make_person(t: Any, name: str, agency: str | None = None, position: str = "Chuyên viên",
+                      user_id: Any = None) -> str:
+    from core.people.tables import Person
+    from core.text import fold
+
+    ctx = await t.ctx()
+    row = await ctx.scope(Person).insert({"full_name": name, "full_name_folded": fold(name), "position": position,
+                                          "agency_id": t.agencies[agency] if agency else None, "user_id": user_id})
+    return str(row["id"])
+
+
+async def notifications(t: Any, kind: str) -> list[dict[str, Any]]:
+    from core.notifications.tables import Notification
+
+    ctx = await t.ctx()
+    return await ctx.scope(Notification).select().where(Notification.kind == kind)
+
+
+async def signed_record(api: Any, agency: str = "D1", day: str = "2024-04-02", findings: tuple = (("TC5", "minor"),),
+                        sign_on: str | None = None) -> dict[str, Any]:
+    """A team, an on-site visit, a record with findings, signed on `sign_on` (default the visit day)."""
+    team = await api.ok("post", "/teams", {"year": int(day[:4]), "decision_number": "02/QĐ-BCĐISO",
+                                           "decision_date": f"{day[:4]}-03-07", "issuer": "BCĐ ISO tỉnh"})
+    head = await make_person(api.t, f"Trưởng đoàn {agency} {day}", "P", "Phó Giám đốc")
+    await api.ok("post", f"/teams/{team['id']}/members", {"person_id": head, "role": "head"})
+    visit = await api.ok("post", "/visits", {"agency_id": api.agency(agency), "form": "on_site", "scheduled_on": day,
+                                             "team_id": team["id"]})
+    record = await api.ok("post", "/records", {"visit_id": visit["id"], "number": "01/BB-ĐKT"})
+    for code, severity in findings:
+        await api.ok("post", f"/records/{record['id']}/findings", {"item_code": code, "severity": severity,
+                                                                   "text": f"Tồn tại ở mục {code}"})
+    return await api.ok("post", f"/records/{record['id']}/sign", {"signed_on": sign_on or day,
+                                                                  "head_signer": "Trần Quốc Anh",
+                                                                  "agency_signer": "Giám đốc Sở"})
