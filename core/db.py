@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+import weakref
 from collections import Counter
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterator
@@ -146,9 +147,25 @@ class RlsTransaction(PostgresTransaction):
             self.rls = state
 
 
+# Pooled connections whose reset the lone-statement path already sent with its COMMIT.
+_RESET_SENT: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+async def _pool_reset(conn: Any) -> None:
+    """The pool's reset of a returned connection (asyncpg's default query), unless it was sent already."""
+    if conn in _RESET_SENT:
+        _RESET_SENT.discard(conn)
+        return
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
+
+
 class RlsPostgresEngine(PostgresEngine):
     """PostgreSQL with the binding applied to every statement: inside a transaction it follows the binding;
-    a lone statement with something bound runs in its own short transaction carrying it."""
+    a lone statement with something bound runs in its own short transaction carrying it: `BEGIN; set_config`,
+    the statement, then `COMMIT` sent together with the pool's reset of the connection (which it replaces), so it
+    costs one round trip more than the bare statement."""
 
     # False when the role ignores row-level security anyway (superuser, BYPASSRLS): nothing is set then.
     rls_active = True
@@ -156,11 +173,32 @@ class RlsPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> RlsTransaction:
         return RlsTransaction(engine=self, allow_nested=allow_nested)
 
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        kwargs.setdefault("reset", _pool_reset)
+        await super().start_connection_pool(**kwargs)
+
+    async def _run_lone(self, querystring: Any) -> Any:
+        query, args = querystring.compile_string(engine_type=self.engine_type)
+        state = _state()
+        async with self.pool.acquire() as conn:  # type: ignore[union-attr]
+            await conn.execute(f"BEGIN; {_set_sql(state)}")
+            try:
+                rows = await conn.fetch(query, *args)
+            except Exception:
+                with suppress(Exception):  # a broken connection is dropped by the pool's reset
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute(f"COMMIT; {conn.get_reset_query()}")
+            _RESET_SENT.add(conn._con)
+        return rows
+
     async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
         tx = self.current_transaction.get()
         if tx is not None:
             await tx.follow_binding()
         elif self.rls_active and _BINDING.get() is not None and _state() != _NOBODY:
+            if in_pool and self.pool is not None and not self.log_queries:
+                return await self._run_lone(querystring)
             async with self.transaction():
                 return await super().run_querystring(querystring, in_pool)
         return await super().run_querystring(querystring, in_pool)

@@ -37,27 +37,61 @@ class ConfigurationError(RuntimeError):
     """Raised when the environment does not describe a runnable install; the message says what to set."""
 
 
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    if value is None or not value.strip():
+# The one reader of environment settings, for core, workers and plugins: a bad value stops start-up with a
+# ConfigurationError naming the variable.
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """The variable stripped of spaces; `default` when unset or empty."""
+    return os.environ.get(name, "").strip() or default
+
+
+def env_csv(name: str) -> tuple[str, ...] | None:
+    """A comma-separated list; None when unset or empty."""
+    raw = env_str(name)
+    if raw is None:
         return None
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
+def env_int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
+    raw = env_str(name)
     try:
-        return int(raw)
+        value = int(raw) if raw is not None else default
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
 
 
-def _proxies(value: str | None) -> tuple[str, ...]:
+def env_float(name: str, default: float, low: float = 0.0) -> float:
+    raw = env_str(name)
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if value < low:
+        raise ConfigurationError(f"{name} must not be less than {low}, got {value}")
+    return value
+
+
+def env_flag(name: str, default: bool | None) -> bool | None:
+    """1/true/yes/on or 0/false/no/off; `default` (which may be None: "not said") when unset."""
+    raw = (env_str(name) or "").lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _proxies(name: str) -> tuple[str, ...]:
     import ipaddress
 
     found = []
-    for part in _csv(value) or ():
+    for part in env_csv(name) or ():
         try:
             found.append(str(ipaddress.ip_network(part, strict=False)))
         except ValueError as exc:
@@ -118,39 +152,38 @@ def _secret_key(env: str, var_dir: Path) -> str:
 
 
 def load_settings() -> Settings:
-    env = os.environ.get("ISOGOV_ENV", "embedded").strip().lower()
+    env = (env_str("ISOGOV_ENV") or "embedded").lower()
     if env not in {"embedded", "production"}:
         raise ConfigurationError(f"ISOGOV_ENV must be 'embedded' or 'production', got {env!r}")
-    var_dir = Path(os.environ.get("ISOGOV_VAR_DIR", "var")).resolve()
-    database_url = os.environ.get("DATABASE_URL", "").strip()
+    var_dir = Path(env_str("ISOGOV_VAR_DIR", "var")).resolve()
+    database_url = env_str("DATABASE_URL", "")
     if not database_url:
         if env == "production":
             raise ConfigurationError("DATABASE_URL is not set; production needs postgres://user:pass@host/db")
         database_url = f"sqlite:///{var_dir / 'isogov.sqlite3'}"
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ConfigurationError("DATABASE_URL must start with sqlite:/// or postgres://")
-    redis_url = os.environ.get("REDIS_URL", "").strip() or None
-    log_json_raw = os.environ.get("ISOGOV_LOG_JSON")
+    redis_url = env_str("REDIS_URL")
     return Settings(
         env=env,
         var_dir=var_dir,
         database_url=database_url,
         redis_url=redis_url,
         secret_key=_secret_key(env, var_dir),
-        token_ttl_seconds=_int("ISOGOV_TOKEN_TTL_SECONDS", 3600),
-        max_body_bytes=_int("ISOGOV_MAX_BODY_BYTES", 1024 * 1024),
-        login_max_failures=_int("ISOGOV_LOGIN_MAX_FAILURES", 5),
-        login_max_failures_per_address=_int("ISOGOV_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
-        login_window_seconds=_int("ISOGOV_LOGIN_WINDOW_SECONDS", 900),
-        login_delay_max_seconds=_int("ISOGOV_LOGIN_DELAY_MAX_SECONDS", 30),
-        trusted_proxies=_proxies(os.environ.get("ISOGOV_TRUSTED_PROXIES")),
-        plugins_allow=_csv(os.environ.get("ISOGOV_PLUGINS")),
-        extra_plugins=_csv(os.environ.get("ISOGOV_EXTRA_PLUGINS")) or (),
-        log_level=os.environ.get("ISOGOV_LOG_LEVEL", "INFO").upper(),
-        log_json=(log_json_raw == "1") if log_json_raw is not None else env == "production",
-        password_hash=os.environ.get("ISOGOV_PASSWORD_HASH", "strong"),
-        host=os.environ.get("ISOGOV_HOST", "127.0.0.1"),
-        port=_int("ISOGOV_PORT", 8000),
+        token_ttl_seconds=env_int("ISOGOV_TOKEN_TTL_SECONDS", 3600),
+        max_body_bytes=env_int("ISOGOV_MAX_BODY_BYTES", 1024 * 1024),
+        login_max_failures=env_int("ISOGOV_LOGIN_MAX_FAILURES", 5),
+        login_max_failures_per_address=env_int("ISOGOV_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        login_window_seconds=env_int("ISOGOV_LOGIN_WINDOW_SECONDS", 900),
+        login_delay_max_seconds=env_int("ISOGOV_LOGIN_DELAY_MAX_SECONDS", 30),
+        trusted_proxies=_proxies("ISOGOV_TRUSTED_PROXIES"),
+        plugins_allow=env_csv("ISOGOV_PLUGINS"),
+        extra_plugins=env_csv("ISOGOV_EXTRA_PLUGINS") or (),
+        log_level=(env_str("ISOGOV_LOG_LEVEL") or "INFO").upper(),
+        log_json=bool(env_flag("ISOGOV_LOG_JSON", env == "production")),
+        password_hash=env_str("ISOGOV_PASSWORD_HASH", "strong"),
+        host=env_str("ISOGOV_HOST", "127.0.0.1"),
+        port=env_int("ISOGOV_PORT", 8000),
     )
 
 

@@ -1,4 +1,5 @@
-"""Pytest plugin shared by core and plugin tests (loaded with `-p core.testing`).
+"""Pytest plugin shared by core and plugin tests (loaded with `-p core.testing`), also usable by a plugin that
+lives in another repository: it needs nothing of this repository's tests/ nor of the tenants package.
 
 It points the whole process at a fresh database before anything imports the engine: SQLite in a temporary
 folder, or a new PostgreSQL database `isogov_test_<pid>` (dropped at the end) when ISOGOV_TEST_DB=postgres.
@@ -18,7 +19,6 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-EXAMPLE_PLUGIN = "tests.example_plugin.plugin"
 TEST_PG = {
     "host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
@@ -60,10 +60,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "ISOGOV_LOG_LEVEL": os.environ.get("ISOGOV_LOG_LEVEL", "WARNING"),
         "REDIS_URL": os.environ.get("ISOGOV_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
     })
-    extra = [p for p in os.environ.get("ISOGOV_EXTRA_PLUGINS", "").split(",") if p]
-    if EXAMPLE_PLUGIN not in extra:
-        extra.append(EXAMPLE_PLUGIN)
-    os.environ["ISOGOV_EXTRA_PLUGINS"] = ",".join(extra)
     if engine == "postgres":
         name = f"isogov_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         for role in (OWNER_ROLE, RUNTIME_ROLE):
@@ -177,9 +173,9 @@ class TenantFixture:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     async def ctx(self) -> Any:
-        from tenants.service import system_ctx
+        from core.tenancy.context import tenant_context
 
-        return await system_ctx(self.code, "test")
+        return await tenant_context(self.code, "test")
 
 
 TEST_AGENCIES = [
@@ -191,28 +187,84 @@ TEST_AGENCIES = [
 ]
 
 
+async def create_test_tenant(code: str, name: str, modules: list[str]) -> Any:
+    """A province with the given modules (and what they depend on) switched on: core's tables only, so a plugin
+    that lives in another repository can use the fixtures without the tenants package."""
+    from core.audit import record
+    from core.db import transaction
+    from core.plugins import get_plugin_system
+    from core.tenancy import Actor, TenantInfo
+    from core.tenancy.context import system_context
+    from core.tenancy.tables import Tenant, TenantModule
+    from core.text import fold
+
+    system = get_plugin_system()
+    wanted: list[str] = []
+
+    def add(module: str) -> None:
+        if module not in wanted:
+            for dep in system.modules[module].info.depends_on:
+                add(dep)
+            wanted.append(module)
+
+    for module in modules:
+        add(module)
+    info = TenantInfo(id=uuid.uuid4(), code=code, name=name, status="active")
+    async with transaction(tenant=info.id):
+        await Tenant.insert(Tenant(id=info.id, code=code, name=name, name_folded=fold(name), status="active"))
+        for module in wanted:
+            await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=f"{info.id}:{module}", tenant_id=info.id,
+                                                   module=module, enabled=True))
+        ctx = system_context(info, "test")
+        await record(ctx, action="create", entity="tenant", entity_id=info.id, after={"code": code, "modules": wanted})
+    return ctx
+
+
+async def seed_demo_agencies(ctx: Any, province: str) -> dict[str, uuid.UUID]:
+    """Insert the agency tree of a demo province (asked of the plugin that owns the demo) into ctx's tenant;
+    returns agency code -> id. Fails the test when no installed plugin knows the province."""
+    from core.agencies.services import code_key
+    from core.agencies.tables import Agency
+    from core.plugins import get_plugin_system
+    from core.text import fold
+
+    rows = get_plugin_system().demo_agencies(province)
+    if not rows:
+        raise LookupError(f"no installed plugin knows the demo province {province!r}")
+    ids: dict[str, uuid.UUID] = {}
+    for a in rows:
+        ids[a.code] = uuid.uuid4()
+        await ctx.scope(Agency).insert({
+            "id": ids[a.code], "code": a.code, "code_key": code_key(ctx.tenant.id, a.code), "name": a.name,
+            "name_folded": fold(a.name), "level": a.level, "parent_id": ids[a.parent] if a.parent else None,
+            "required": a.required, "valid_from": a.valid_from, "valid_to": a.valid_to}, action="seed")
+    return ids
+
+
 @pytest.fixture(scope="session")
 async def make_tenant(app: Any):  # noqa: ANN201
-    """Factory: `await make_tenant(modules=[...])` creates a fresh province with a unique code."""
+    """Factory: `await make_tenant(modules=[...])` creates a fresh province with a unique code (all installed
+    modules when `modules` is None)."""
     from datetime import date
 
+    from core.agencies.services import code_key
+    from core.agencies.tables import Agency
     from core.auth import hash_password, issue_token
     from core.plugins import get_plugin_system
-    from core.users.tables import User
-    from core.tenancy import Actor
+    from core.text import fold
     from core.users.services import add_user
-    from tenants import service
-    from tenants.demo import A, seed_agencies
 
     async def factory(modules: list[str] | None = None, name: str = "Tỉnh Thử Nghiệm") -> TenantFixture:
         code = f"t-{uuid.uuid4().hex[:10]}"
         mods = get_plugin_system().module_names() if modules is None else modules
-        await service.create_tenant(code, name, mods, Actor.system("test"))
-        ctx = await service.system_ctx(code, "test")
-        agencies = await seed_agencies(ctx, [
-            A(short, full, level, parent, required, valid_from=date(2010, 1, 1))
-            for short, full, level, parent, required in TEST_AGENCIES
-        ])
+        ctx = await create_test_tenant(code, name, mods)
+        agencies: dict[str, uuid.UUID] = {}
+        for short, full, level, parent, required in TEST_AGENCIES:
+            agencies[short] = uuid.uuid4()
+            await ctx.scope(Agency).insert({
+                "id": agencies[short], "code": short, "code_key": code_key(ctx.tenant.id, short), "name": full,
+                "name_folded": fold(full), "level": level, "parent_id": agencies[parent] if parent else None,
+                "required": required, "valid_from": date(2010, 1, 1), "valid_to": None}, action="seed")
         password_hash = hash_password("password-123")
         users, tokens, emails = {}, {}, {}
         for role in ("tenant_admin", "inspector", "agency_officer", "viewer"):

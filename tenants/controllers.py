@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
 
@@ -9,13 +11,19 @@ from core.tenancy.tables import Tenant
 from core.tenancy import Actor
 from core.tenancy.context import TenantContext
 from tenants import service
-from tenants.schemas import (ModuleRead, ModuleSwitch, PluginRead, TenantCreate, TenantList, TenantModuleRead, TenantRead,
+from tenants.schemas import (ModuleRead, ModuleSwitch, PluginRead, TenantCreate, TenantList, TenantMergeRead,
+                             TenantMergeRequest, TenantModuleRead, TenantRead,
                              TenantUpdate)
 
 
 async def _read(row: dict) -> TenantRead:
+    successor = None
+    if row.get("merged_into"):
+        found = await Tenant.select(Tenant.code).where(Tenant.id == row["merged_into"]).first()
+        successor = found["code"] if found else None
     return TenantRead(id=row["id"], code=row["code"], name=row["name"], status=row["status"],
-                      created_at=row["created_at"], modules=await service.enabled_modules(row["id"]))
+                      created_at=row["created_at"], modules=await service.enabled_modules(row["id"]),
+                      merged_into=successor)
 
 
 def _module_read(name: str) -> ModuleRead:
@@ -74,6 +82,21 @@ class TenantController(Controller):
 
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return await _read(await service.update_tenant(ctx.tenant.code, changes, ctx.actor))
+
+    @post("/merge", summary="Merge provinces into this one (platform admin): dry run by default",
+          opt={"permission": "tenant.manage", "walk_skip_body_ids": ("sources",)}, status_code=200)
+    async def merge_into(self, ctx: TenantContext, data: TenantMergeRequest) -> TenantMergeRead:
+        from contextlib import nullcontext
+
+        from core.db import platform_access
+        from tenants.merge import merge_tenants
+
+        # a merger reads and moves the rows of several provinces: the platform path (row-level security), for a
+        # platform admin only; anyone else stays bound to this province
+        with platform_access("tenant merge") if ctx.actor.role == "platform_admin" else nullcontext():
+            outcome = await merge_tenants(ctx.tenant.code, list(data.sources), data.effective_on, users=data.users,
+                                          dry_run=data.dry_run, actor=ctx.actor)
+        return msgspec.convert(dataclasses.asdict(outcome), TenantMergeRead)
 
     @get("/modules", summary="Installed modules and whether each is enabled here", opt={"permission": "tenant.read"})
     async def tenant_modules(self, ctx: TenantContext) -> list[TenantModuleRead]:

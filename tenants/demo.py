@@ -24,6 +24,7 @@ from core.tenancy.tables import Tenant
 from core.users.tables import User
 from core.tenancy import Actor, unscoped
 from core.tenancy.context import TenantContext
+from core.contracts import DemoAgency
 from core.text import fold
 from core.users.services import add_user
 from tenants import service
@@ -35,16 +36,7 @@ MERGER = date(2025, 7, 1)
 OLD = date(2008, 1, 1)
 
 
-@dataclass(frozen=True)
-class A:
-    code: str
-    name: str
-    level: str
-    parent: str | None = None
-    required: bool = True
-    valid_from: date = OLD
-    valid_to: date | None = None
-
+A = DemoAgency  # one agency row of a demo province's tree
 
 COMMON_DEPARTMENTS = [
     ("VP", "Văn phòng UBND tỉnh"), ("SNV", "Sở Nội vụ"), ("STP", "Sở Tư pháp"), ("SKHCN", "Sở Khoa học và Công nghệ"),

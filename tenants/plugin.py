@@ -36,3 +36,18 @@ def isogov_cli_commands():
     from tenants.cli import COMMANDS
 
     return COMMANDS
+
+
+@hookimpl
+def isogov_demo_agencies(province):
+    from tenants.demo import DEMO_TENANTS
+
+    found = DEMO_TENANTS.get(province)
+    return found[1]() if found else None
+
+
+@hookimpl
+def isogov_jobs():
+    from tenants.service import tenants_tenant_event
+
+    return [tenants_tenant_event]

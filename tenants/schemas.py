@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -29,6 +29,7 @@ class TenantRead(msgspec.Struct):
     status: str
     created_at: datetime
     modules: list[str]
+    merged_into: str | None = None  # the successor's code, for ever, once the province was merged
 
 
 class TenantList(msgspec.Struct):
@@ -66,3 +67,31 @@ class PluginRead(msgspec.Struct):
     builtin: bool
     hooks: list[str]
     distribution: str
+
+
+class TenantMergeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    sources: Annotated[list[TenantCode], msgspec.Meta(min_length=1, max_length=20)]
+    effective_on: date
+    users: Literal["move", "deactivate"] = "move"
+    dry_run: bool = True
+
+
+class MergeConflictRead(msgspec.Struct):
+    module: str
+    kind: str
+    key: str
+    detail: str
+    rule: str
+
+
+class TenantMergeRead(msgspec.Struct):
+    target: str
+    sources: list[str]
+    effective_on: date
+    dry_run: bool
+    users: str
+    moved: dict[str, int]
+    conflicts: list[MergeConflictRead]
+    frozen_years: list[int]
+    already_merged: list[str]
+    done: bool

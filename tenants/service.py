@@ -16,6 +16,7 @@ from core.plugins import get_plugin_system
 from core.tenancy.tables import Tenant, TenantModule
 from core.tenancy import Actor, TenantInfo
 from core.tenancy.context import TenantContext, system_context
+from core.notifications.outbox import enqueue
 from core.text import fold
 
 TENANT_NAME_FOLDED_MAX = Tenant.name_folded.length
@@ -43,8 +44,27 @@ async def enabled_modules(tenant_id: uuid.UUID) -> list[str]:
     return sorted(r["module"] for r in rows if r["module"] in installed)
 
 
-async def _fire(ctx: TenantContext, event: TenantEvent, modules: list[str] | None = None) -> None:
+TENANT_EVENT_JOB = "tenants_tenant_event"
+
+
+async def _fire(ctx: TenantContext, event: TenantEvent) -> None:
+    """Queue the event through the outbox, in the caller's transaction: the modules hear of it once it committed
+    (at least once, even if this process dies right after), never of a change that was rolled back."""
+    await enqueue(ctx, TENANT_EVENT_JOB, key=f"{event.kind}:{event.module or '-'}:{uuid.uuid4()}", kind=event.kind,
+                  module=event.module, tenant_id=str(event.tenant_id))
+
+
+async def tenants_tenant_event(job_ctx: Any, kind: str, tenant_id: str, module: str | None = None) -> int:
+    """The job of TENANT_EVENT_JOB: hand one tenant event to the modules concerned; returns how many were asked.
+    Module events go to that module; tenant events to every module enabled there."""
+    row = await Tenant.select().where(Tenant.id == uuid.UUID(tenant_id)).first()
+    if row is None:
+        return 0
+    ctx = system_context(info(row), "tenant-event")
+    event = TenantEvent(kind=kind, tenant_id=row["id"], tenant_code=row["code"], module=module)  # type: ignore[arg-type]
+    modules = [module] if module else await enabled_modules(row["id"])
     await get_plugin_system().collect("isogov_tenant_event", modules=modules, ctx=ctx, event=event)
+    return len(modules)
 
 
 def _with_dependencies(modules: list[str]) -> list[str]:
@@ -77,11 +97,10 @@ async def create_tenant(code: str, name: str, modules: list[str], actor: Actor) 
             await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=f"{tenant_id}:{module}", tenant_id=tenant_id,
                                                    module=module, enabled=True))
         await record(ctx, action="create", entity="tenant", entity_id=tenant_id, after={**row, "modules": modules})
+        await _fire(ctx, TenantEvent(kind="tenant_created", tenant_id=tenant_id, tenant_code=code))
+        for module in modules:
+            await _fire(ctx, TenantEvent(kind="module_enabled", tenant_id=tenant_id, tenant_code=code, module=module))
     log.info("tenant created", tenant=code, modules=modules)
-    await _fire(ctx, TenantEvent(kind="tenant_created", tenant_id=tenant_id, tenant_code=code))
-    for module in modules:
-        await _fire(ctx, TenantEvent(kind="module_enabled", tenant_id=tenant_id, tenant_code=code, module=module),
-                    modules=[module])
     return row
 
 
@@ -127,9 +146,8 @@ async def set_module(ctx: TenantContext, module: str, enabled: bool) -> bool:
                                        TenantModule.updated_at: datetime.now(timezone.utc)}).where(TenantModule.key == key)
         await record(ctx, action="enable" if enabled else "disable", entity="tenant_module", entity_id=module,
                      before={"enabled": not enabled}, after={"enabled": enabled})
-    kind = "module_enabled" if enabled else "module_disabled"
-    await _fire(ctx, TenantEvent(kind=kind, tenant_id=ctx.tenant.id, tenant_code=ctx.tenant.code, module=module),
-                modules=[module])
+        kind = "module_enabled" if enabled else "module_disabled"
+        await _fire(ctx, TenantEvent(kind=kind, tenant_id=ctx.tenant.id, tenant_code=ctx.tenant.code, module=module))
     log.info("module switched", module=module, enabled=enabled)
     return enabled
 

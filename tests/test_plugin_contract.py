@@ -294,12 +294,30 @@ async def test_hook_isogov_tenant_merge() -> None:
 
 
 async def test_hook_isogov_tenant_event(client: Any, make_tenant: Any) -> None:
+    """Module switches reach the modules through the outbox, after the commit (the workers' tests run the real
+    relay and worker; here the queued job is run as the worker would)."""
+    import msgspec
+
+    from core.notifications.tables import OutboxMessage
+    from core.tenancy import unscoped
+    from tenants.service import TENANT_EVENT_JOB, tenants_tenant_event
+
     t = await make_tenant()
     example.EVENTS.clear()
     assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": False})).status_code == 200
     assert (await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": True})).status_code == 200
+    assert example.EVENTS == []  # nothing is called inside the request
+    with unscoped():
+        rows = await OutboxMessage.select().where((OutboxMessage.tenant_id == t.id)
+                                                  & (OutboxMessage.job_name == TENANT_EVENT_JOB)).order_by(
+            OutboxMessage.created_at)
+    assert TENANT_EVENT_JOB in [j.__name__ for j in get_plugin_system().jobs()]
+    for row in rows:
+        assert await tenants_tenant_event({}, **msgspec.json.decode(row["payload"])) == 1
     kinds = [(e.kind, e.module) for e in example.EVENTS if e.tenant_id == t.id]
     assert kinds == [("module_disabled", "example"), ("module_enabled", "example")]
+    bad = await client.put(t.url("/modules/example"), headers=t.headers(), json={"enabled": "yes"})
+    assert bad.status_code == 400
 
 
 async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
@@ -307,3 +325,19 @@ async def test_hook_isogov_seed_demo(make_tenant: Any, client: Any) -> None:
     await get_plugin_system().collect("isogov_seed_demo", modules=["example"], ctx=await t.ctx(), agencies=t.agencies)
     notes = (await client.get(t.url("/example/notes"), headers=t.headers())).json()
     assert notes["total"] == 2
+
+
+async def test_hook_isogov_demo_agencies(make_tenant: Any) -> None:
+    from core.agencies.tables import Agency
+    from core.testing import seed_demo_agencies
+
+    assert [a.code for a in get_plugin_system().demo_agencies("example-province")] == ["EX", "EX-STP"]
+    assert get_plugin_system().demo_agencies("lang-son")[0].name == "UBND tỉnh Lạng Sơn"  # the tenants package's
+    assert get_plugin_system().demo_agencies("atlantis") is None
+    t = await make_tenant(modules=[])
+    ctx = await t.ctx()
+    ids = await seed_demo_agencies(ctx, "example-province")
+    child = await ctx.scope(Agency).get(ids["EX-STP"])
+    assert child["parent_id"] == ids["EX"] and child["level"] == "department"
+    with pytest.raises(LookupError):
+        await seed_demo_agencies(ctx, "atlantis")

@@ -67,3 +67,23 @@ async def test_soft_deleted_rows_cannot_be_updated_through_the_scope(make_tenant
         await ctx.scope(ExampleNote).soft_delete(row["id"])
     kept = await ctx.scope(ExampleNote).find(row["id"], include_deleted=True)
     assert kept["title"] == "x"
+
+
+async def test_scopes_keep_core_private_columns_and_tables_private(make_tenant: Any) -> None:
+    from core.audit.tables import AuditEvent
+    from core.tenancy import TenantScopeError
+    from core.users.tables import User
+
+    t = await make_tenant(modules=[])
+    ctx = await t.ctx()
+    rows = await ctx.scope(User).select()
+    assert rows and all("password_hash" not in row for row in rows)  # never handed to a module
+    with pytest.raises(TenantScopeError, match="private"):
+        ctx.scope(User).select(User.password_hash)
+    with pytest.raises(TenantScopeError, match="private"):
+        await ctx.scope(User).update(t.users["viewer"], {"password_hash": "x"})
+    with pytest.raises(TenantScopeError, match="written only by its own mechanism"):
+        await ctx.scope(AuditEvent).insert({"actor_email": "forged", "action": "create", "entity": "x"})
+    assert await ctx.scope(AuditEvent).count() >= 1  # reading the trail stays possible
+    with pytest.raises(TenantScopeError, match="read-only"):
+        await ctx.as_read_only().scope(User).update(t.users["viewer"], {"full_name": "x"})

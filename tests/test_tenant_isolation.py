@@ -54,9 +54,9 @@ async def request(client: Any, method: str, url: str, headers: dict[str, str], b
     return await client.request(method, url, headers=headers)
 
 
-async def populate(client: Any, app: Any, tenant: Any) -> None:
+async def populate(client: Any, app: Any, tenant: Any, system: Any = None) -> None:
     """Fill every module's tables: the demo hooks, then every create route with a sample body."""
-    system = get_plugin_system()
+    system = system or get_plugin_system()
     ctx = await tenant.ctx()
     await system.collect("isogov_seed_demo", modules=system.module_names(), ctx=ctx, agencies=dict(tenant.agencies))
     routes = [r for r in tenant_routes(app) if r.method == "POST" and not r.params and r.json_struct() is not None]
@@ -118,25 +118,30 @@ async def test_both_tenants_have_rows_in_every_populated_table(pair: Any) -> Non
     assert not set(map(str, sum(ids_a.values(), []))) & set(map(str, sum(ids_b.values(), [])))
 
 
-async def test_foreign_tenant_urls_are_404(client: Any, app: Any, pair: Any) -> None:
-    a, b, _, ids_b = pair
+async def foreign_urls(client: Any, app: Any, a: Any, b: Any, ids_a: dict, ids_b: dict, modules: list[str]) -> list[str]:
     before = await audit_count(b.id)
     failures = []
     for route in tenant_routes(app):
         path_ids = {name: own_id_for(name, b, ids_b) for name, kind in route.params if kind == "uuid"}
-        url = fill_path(route, b.code, path_ids, get_plugin_system().module_names())
+        url = fill_path(route, b.code, path_ids, modules)
         struct = route.json_struct()
         body = sample_body(struct, b.agencies["D1"]) if struct else None
         for role in ("tenant_admin", "viewer", "agency_officer"):
             response = await request(client, route.method, url, a.headers(role), body)
             if response.status_code != 404 or not is_problem(response):
                 failures.append(f"{route.name} as A's {role}: {response.status_code} {response.text[:120]}")
-    assert not failures, "\n".join(failures)
-    assert await audit_count(b.id) == before
+    if await audit_count(b.id) != before:
+        failures.append("B's audit trail changed")
+    return failures
 
 
-async def test_foreign_ids_in_own_urls_are_404(client: Any, app: Any, pair: Any) -> None:
+async def test_foreign_tenant_urls_are_404(client: Any, app: Any, pair: Any) -> None:
     a, b, ids_a, ids_b = pair
+    failures = await foreign_urls(client, app, a, b, ids_a, ids_b, get_plugin_system().module_names())
+    assert not failures, "\n".join(failures)
+
+
+async def foreign_ids_in_urls(client: Any, app: Any, a: Any, b: Any, ids_a: dict, ids_b: dict, modules: list[str]) -> list[str]:
     before = (await audit_count(a.id), await audit_count(b.id))
     failures, tried = [], 0
     for route in tenant_routes(app):
@@ -151,13 +156,20 @@ async def test_foreign_ids_in_own_urls_are_404(client: Any, app: Any, pair: Any)
             tried += 1
             if response.status_code != 404 or not is_problem(response):
                 failures.append(f"{route.name} with B's {table} id: {response.status_code} {response.text[:120]}")
-    assert tried > 0
-    assert not failures, "\n".join(failures)
-    assert (await audit_count(a.id), await audit_count(b.id)) == before
+    if not tried:
+        failures.append('no route was tried')
+    if (await audit_count(a.id), await audit_count(b.id)) != before:
+        failures.append('the audit trail changed')
+    return failures
 
 
-async def test_foreign_ids_smuggled_in_bodies_are_404(client: Any, app: Any, pair: Any) -> None:
+async def test_foreign_ids_in_own_urls_are_404(client: Any, app: Any, pair: Any) -> None:
     a, b, ids_a, ids_b = pair
+    failures = await foreign_ids_in_urls(client, app, a, b, ids_a, ids_b, get_plugin_system().module_names())
+    assert not failures, "\n".join(failures)
+
+
+async def smuggled_ids(client: Any, app: Any, a: Any, b: Any, ids_a: dict, ids_b: dict, modules: list[str]) -> list[str]:
     before = (await audit_count(a.id), await audit_count(b.id))
     failures, tried = [], 0
     for route in tenant_routes(app):
@@ -179,27 +191,41 @@ async def test_foreign_ids_smuggled_in_bodies_are_404(client: Any, app: Any, pai
             if response.status_code != 404 or not is_problem(response):
                 failures.append(f"{route.name} with B's {table} id in {fields}: "
                                 f"{response.status_code} {response.text[:160]}")
-    assert tried > 0
+    if not tried:
+        failures.append('no route was tried')
+    if (await audit_count(a.id), await audit_count(b.id)) != before:
+        failures.append('the audit trail changed')
+    return failures
+
+
+async def test_foreign_ids_smuggled_in_bodies_are_404(client: Any, app: Any, pair: Any) -> None:
+    a, b, ids_a, ids_b = pair
+    failures = await smuggled_ids(client, app, a, b, ids_a, ids_b, get_plugin_system().module_names())
     assert not failures, "\n".join(failures)
-    assert (await audit_count(a.id), await audit_count(b.id)) == before
 
 
-async def test_viewer_cannot_write_anywhere(client: Any, app: Any, pair: Any) -> None:
-    a, _, ids_a, _ = pair
+async def viewer_writes(client: Any, app: Any, a: Any, b: Any, ids_a: dict, ids_b: dict, modules: list[str]) -> list[str]:
     before = await audit_count(a.id)
     failures = []
     for route in tenant_routes(app):
         if route.method == "GET":
             continue
         path_ids = {name: own_id_for(name, a, ids_a) for name, kind in route.params if kind == "uuid"}
-        url = fill_path(route, a.code, path_ids, get_plugin_system().module_names())
+        url = fill_path(route, a.code, path_ids, modules)
         struct = route.json_struct()
         body = sample_body(struct, a.agencies["D1"]) if struct else None
         response = await request(client, route.method, url, a.headers("viewer"), body)
         if response.status_code != 403 or not is_problem(response):
             failures.append(f"{route.name}: {response.status_code} {response.text[:120]}")
+    if await audit_count(a.id) != before:
+        failures.append("A's audit trail changed")
+    return failures
+
+
+async def test_viewer_cannot_write_anywhere(client: Any, app: Any, pair: Any) -> None:
+    a, b, ids_a, ids_b = pair
+    failures = await viewer_writes(client, app, a, b, ids_a, ids_b, get_plugin_system().module_names())
     assert not failures, "\n".join(failures)
-    assert await audit_count(a.id) == before
 
 
 async def test_national_reviewer_sees_no_tenant_rows(client: Any, app: Any, pair: Any, platform_users: Any) -> None:
@@ -243,3 +269,16 @@ async def test_disabled_module_routes_answer_404_naming_the_module(client: Any, 
             response = await request(client, route.method, url, t.headers("tenant_admin"))
             assert response.status_code == 404, route.name
             assert module in response.json()["detail"], route.name
+
+
+async def walk_isolation(client: Any, app: Any, make_tenant: Any, system: Any) -> list[str]:
+    """The whole isolation walk for an app built from `system`: two populated provinces, every check."""
+    modules = system.module_names()
+    a, b = await make_tenant(modules=modules), await make_tenant(modules=modules)
+    for tenant in (a, b):
+        await populate(client, app, tenant, system)
+    ids_a, ids_b = await ids_of(a.id), await ids_of(b.id)
+    failures: list[str] = []
+    for check in (foreign_urls, foreign_ids_in_urls, smuggled_ids, viewer_writes):
+        failures += await check(client, app, a, b, ids_a, ids_b, modules)
+    return failures

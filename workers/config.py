@@ -23,47 +23,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.settings import ConfigurationError, get_settings
-
-
-def _int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigurationError(f"{name} must not be negative, got {value}")
-    return value
-
-
-def _tristate(name: str) -> bool | None:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return None
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigurationError(f"{name} must be 1 or 0, got {raw!r}")
+from core.settings import ConfigurationError, env_flag, env_float, env_int, env_str, get_settings
 
 
 def _zone(name: str) -> tzinfo:
@@ -111,23 +77,23 @@ class WorkerConfig:
 def load_worker_config() -> WorkerConfig:
     return WorkerConfig(
         redis_url=get_settings().redis_url,
-        queue=os.environ.get("ISOGOV_QUEUE", "").strip() or "isogov",
-        smtp_host=os.environ.get("ISOGOV_SMTP_HOST", "").strip() or None,
-        smtp_port=_int("ISOGOV_SMTP_PORT", 587, 1, 65535),
-        smtp_user=os.environ.get("ISOGOV_SMTP_USER", "").strip() or None,
-        smtp_password=os.environ.get("ISOGOV_SMTP_PASSWORD") or None,
-        smtp_from=os.environ.get("ISOGOV_SMTP_FROM", "").strip() or "isogov@localhost",
-        smtp_starttls=_tristate("ISOGOV_SMTP_STARTTLS"),
-        public_url=os.environ.get("ISOGOV_PUBLIC_URL", "").strip().rstrip("/"),
-        timezone=_zone(os.environ.get("ISOGOV_TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
-        reminder_hour=_int("ISOGOV_REMINDER_HOUR", 7, 0, 23),
-        max_attempts=_int("ISOGOV_DELIVERY_MAX_ATTEMPTS", 5, 1, 100),
-        backoff_seconds=_float("ISOGOV_DELIVERY_BACKOFF_SECONDS", 30.0),
-        job_timeout=_int("ISOGOV_JOB_TIMEOUT", 60, 1, 86400),
-        max_jobs=_int("ISOGOV_WORKER_MAX_JOBS", 20, 1, 10000),
-        poll_delay=_float("ISOGOV_WORKER_POLL_DELAY", 0.05),
-        relay_interval=_float("ISOGOV_RELAY_INTERVAL", 0.5),
-        redeliver_after=_float("ISOGOV_REDELIVER_AFTER", 600.0),
+        queue=env_str("ISOGOV_QUEUE", "isogov"),
+        smtp_host=env_str("ISOGOV_SMTP_HOST", None),
+        smtp_port=env_int("ISOGOV_SMTP_PORT", 587, 1, 65535),
+        smtp_user=env_str("ISOGOV_SMTP_USER", None),
+        smtp_password=env_str("ISOGOV_SMTP_PASSWORD"),
+        smtp_from=env_str("ISOGOV_SMTP_FROM", "isogov@localhost"),
+        smtp_starttls=env_flag("ISOGOV_SMTP_STARTTLS", None),
+        public_url=(env_str("ISOGOV_PUBLIC_URL") or "").rstrip("/"),
+        timezone=_zone(env_str("ISOGOV_TIMEZONE", "Asia/Ho_Chi_Minh")),
+        reminder_hour=env_int("ISOGOV_REMINDER_HOUR", 7, 0, 23),
+        max_attempts=env_int("ISOGOV_DELIVERY_MAX_ATTEMPTS", 5, 1, 100),
+        backoff_seconds=env_float("ISOGOV_DELIVERY_BACKOFF_SECONDS", 30.0),
+        job_timeout=env_int("ISOGOV_JOB_TIMEOUT", 60, 1, 86400),
+        max_jobs=env_int("ISOGOV_WORKER_MAX_JOBS", 20, 1, 10000),
+        poll_delay=env_float("ISOGOV_WORKER_POLL_DELAY", 0.05),
+        relay_interval=env_float("ISOGOV_RELAY_INTERVAL", 0.5),
+        redeliver_after=env_float("ISOGOV_REDELIVER_AFTER", 600.0),
     )
 
 

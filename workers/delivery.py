@@ -21,6 +21,7 @@ from core.notifications.tables import Notification, NotificationDelivery
 from core.tenancy.tables import Tenant
 from core.users.tables import User
 from core.tenancy import unscoped
+from core.notifications.states import FAILED, PENDING, SENT
 from workers.channels import DeliveryItem, PermanentFailure
 from workers.channels.email import send_notification
 from workers.channels.in_app import OTHER, inbox_writer
@@ -42,7 +43,7 @@ async def _load_email(delivery_id: uuid.UUID) -> DeliveryItem | None:
     """A pending email delivery with its notification, recipient and tenant; None when there is nothing to do."""
     with unscoped():
         delivery = await NotificationDelivery.select().where(NotificationDelivery.id == delivery_id).first()
-        if delivery is None or delivery["status"] != "pending":
+        if delivery is None or delivery["status"] != PENDING:
             return None
         if delivery["channel"] != "email":
             raise LookupError(f"no delivery channel named {delivery['channel']!r}")
@@ -61,7 +62,7 @@ async def _load_email(delivery_id: uuid.UUID) -> DeliveryItem | None:
     return DeliveryItem(delivery=delivery, notification=note, user=user, tenant=tenant)
 
 
-async def _set(delivery_id: uuid.UUID, values: dict[Any, Any], *, from_status: str = "pending") -> bool:
+async def _set(delivery_id: uuid.UUID, values: dict[Any, Any], *, from_status: str = PENDING) -> bool:
     values = {**values, NotificationDelivery.updated_at: _now()}
     async with write_transaction():
         with unscoped():
@@ -71,14 +72,14 @@ async def _set(delivery_id: uuid.UUID, values: dict[Any, Any], *, from_status: s
     return bool(rows)
 
 
-async def mark_sent(delivery_id: uuid.UUID, *, from_status: str = "pending") -> bool:
-    return await _set(delivery_id, {NotificationDelivery.status: "sent", NotificationDelivery.sent_at: _now(),
+async def mark_sent(delivery_id: uuid.UUID, *, from_status: str = PENDING) -> bool:
+    return await _set(delivery_id, {NotificationDelivery.status: SENT, NotificationDelivery.sent_at: _now(),
                                     NotificationDelivery.attempts: NotificationDelivery.attempts + 1},
                       from_status=from_status)
 
 
 async def record_failure(delivery_ids: list[uuid.UUID], error: str, config: WorkerConfig, *,
-                         from_status: str = "pending", permanent: bool = False) -> tuple[str, float]:
+                         from_status: str = PENDING, permanent: bool = False) -> tuple[str, float]:
     """Count one failed attempt; returns ("failed", 0) after the last one (or at once when `permanent`), else
     ("retry", delay in seconds)."""
     error = error[:2000]
@@ -89,9 +90,9 @@ async def record_failure(delivery_ids: list[uuid.UUID], error: str, config: Work
         attempts = max((r["attempts"] for r in rows), default=0) + 1
         if permanent or attempts >= config.max_attempts:
             for row in rows:
-                await _set(row["id"], {NotificationDelivery.status: "failed", NotificationDelivery.attempts: attempts,
+                await _set(row["id"], {NotificationDelivery.status: FAILED, NotificationDelivery.attempts: attempts,
                                        NotificationDelivery.last_error: error}, from_status=from_status)
-            return "failed", 0.0
+            return FAILED, 0.0
         delay = config.backoff(attempts)
         for row in rows:
             await _set(row["id"], {NotificationDelivery.attempts: attempts, NotificationDelivery.last_error: error,

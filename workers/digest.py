@@ -20,6 +20,7 @@ from core.notifications.tables import Notification, NotificationDelivery
 from core.tenancy.tables import Tenant
 from core.users.tables import User
 from core.tenancy import unscoped
+from core.notifications.states import DIGEST, SEND_DIGEST_JOB, SENT
 from workers.channels import PermanentFailure
 from workers.channels.email import absolute, build_message, send_message
 from workers.config import WorkerConfig
@@ -29,7 +30,6 @@ from workers.reminders import today
 
 log = structlog.get_logger("isogov.digest")
 
-SEND_DIGEST_JOB = "core:send_digest"
 MAX_ITEMS = 200
 
 
@@ -37,7 +37,7 @@ async def waiting_recipients() -> list[dict[str, Any]]:
     """(tenant_id, user_id) of every user with digest deliveries waiting."""
     with unscoped():
         return await NotificationDelivery.select(NotificationDelivery.tenant_id, NotificationDelivery.user_id) \
-            .where(NotificationDelivery.status == "digest").distinct()
+            .where(NotificationDelivery.status == DIGEST).distinct()
 
 
 def compose(notes: list[dict[str, Any]], config: WorkerConfig) -> str:
@@ -58,7 +58,7 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
     with unscoped():
         rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.notification_id) \
             .where((NotificationDelivery.tenant_id == tenant_id) & (NotificationDelivery.user_id == user_id)
-                   & (NotificationDelivery.status == "digest")) \
+                   & (NotificationDelivery.status == DIGEST)) \
             .order_by(NotificationDelivery.created_at).limit(MAX_ITEMS)
         if not rows:
             return 0
@@ -70,7 +70,7 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
                 await NotificationDelivery.update({
                     NotificationDelivery.status: "skipped",
                     NotificationDelivery.last_error: "the recipient is no longer active",
-                }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == "digest"))
+                }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == DIGEST))
             return 0
         notes = await Notification.select(Notification.id, Notification.title, Notification.body,
                                           Notification.link, Notification.created_at).where(
@@ -95,10 +95,10 @@ async def send_digest_for(tenant_id: uuid.UUID | str, user_id: uuid.UUID | str, 
     async with write_transaction():
         with unscoped():
             await NotificationDelivery.update({
-                NotificationDelivery.status: "sent", NotificationDelivery.sent_at: now,
+                NotificationDelivery.status: SENT, NotificationDelivery.sent_at: now,
                 NotificationDelivery.updated_at: now,
                 NotificationDelivery.attempts: NotificationDelivery.attempts + 1,
-            }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == "digest"))
+            }).where(NotificationDelivery.id.is_in(ids) & (NotificationDelivery.status == DIGEST))
     log.info("digest sent", user_id=str(user_id), items=len(notes))
     return len(notes)
 

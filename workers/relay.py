@@ -23,9 +23,10 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 
 from core.db import is_sqlite
-from core.notifications.services import DELIVER_JOB, deliver_job_id
+from core.notifications.services import deliver_job_id
 from core.notifications.tables import NotificationDelivery, OutboxMessage
 from core.tenancy import unscoped
+from core.notifications.states import DELIVER_JOB, PENDING
 from workers.config import WorkerConfig
 from workers.db import write_transaction
 
@@ -119,7 +120,7 @@ async def sweep_once(redis: ArqRedis, config: WorkerConfig, limit: int = 1000) -
         rows = await NotificationDelivery.select(
             NotificationDelivery.id, NotificationDelivery.notification_id, NotificationDelivery.channel,
             NotificationDelivery.user_id,
-        ).where((NotificationDelivery.status == "pending") & (NotificationDelivery.next_attempt_at < cutoff)) \
+        ).where((NotificationDelivery.status == PENDING) & (NotificationDelivery.next_attempt_at < cutoff)) \
             .order_by(NotificationDelivery.next_attempt_at).limit(limit)
         if rows:
             await _enqueue_all(redis, config.queue, [
@@ -127,7 +128,7 @@ async def sweep_once(redis: ArqRedis, config: WorkerConfig, limit: int = 1000) -
                  {"delivery_id": str(r["id"]), "channel": r["channel"]}) for r in rows])
             async with write_transaction():
                 await NotificationDelivery.update({NotificationDelivery.next_attempt_at: now}).where(
-                    NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == "pending"))
+                    NotificationDelivery.id.is_in([r["id"] for r in rows]) & (NotificationDelivery.status == PENDING))
             log.warning("pending deliveries queued again", count=len(rows))
         async with write_transaction():
             await OutboxMessage.delete().where(

@@ -26,12 +26,12 @@ from core.tenancy.tables import Tenant
 from core.tenancy.context import system_context
 from core.tenancy.guards import enabled_modules
 from core.tenancy import TenantInfo
+from core.notifications.states import SCAN_TENANT_JOB
 from workers.config import WorkerConfig
 from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.reminders")
 
-SCAN_TENANT_JOB = "core:scan_tenant_reminders"
 
 
 @dataclass

@@ -22,14 +22,15 @@ from arq.worker import Function, Worker, func
 from core import db
 from core.contracts import Schedule
 from core.plugins import PluginError, PluginSystem, get_plugin_system
+from core.notifications.states import DELIVER_JOB, DIGEST_CRON, SCAN_REMINDERS_CRON, SCAN_TENANT_JOB, SEND_DIGEST_JOB
 from workers.config import WorkerConfig, get_worker_config
 from workers.delivery import deliver
 from workers.metrics import instrument
-from workers.digest import SEND_DIGEST_JOB, digest_scan, send_digest
+from workers.digest import digest_scan, send_digest
 from workers.queue import health_check_key, redis_settings
 from core.auth.passwords import RESET_JOB
 from workers.password_reset import send_password_reset
-from workers.reminders import SCAN_TENANT_JOB, scan_reminders, scan_tenant_reminders
+from workers.reminders import scan_reminders, scan_tenant_reminders
 
 log = structlog.get_logger("isogov.worker")
 
@@ -39,7 +40,7 @@ ALWAYS_RETRY = 1000  # jobs that count their own attempts in the database: arq m
 
 def core_jobs(config: WorkerConfig) -> list[Function]:
     return [
-        func(deliver, name="core:deliver", max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
+        func(deliver, name=DELIVER_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(send_digest, name=SEND_DIGEST_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600, max_tries=SCAN_MAX_TRIES),
         func(send_password_reset, name=RESET_JOB, max_tries=5, keep_result=0,
@@ -112,9 +113,9 @@ def _schedule_cron(schedule: Schedule) -> CronJob:
 
 def core_cron_jobs(config: WorkerConfig) -> list[CronJob]:
     return [
-        cron(scan_reminders, name="core:scan_reminders", hour={config.reminder_hour}, minute={0}, second={0},
+        cron(scan_reminders, name=SCAN_REMINDERS_CRON, hour={config.reminder_hour}, minute={0}, second={0},
              unique=True, timeout=600),
-        cron(digest_scan, name="core:digest", hour={config.reminder_hour}, minute={30}, second={0},
+        cron(digest_scan, name=DIGEST_CRON, hour={config.reminder_hour}, minute={30}, second={0},
              unique=True, timeout=600),
     ]
 

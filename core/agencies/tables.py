@@ -24,3 +24,19 @@ class Agency(TenantTable, tablename="agency"):
     valid_to = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AgencyLink(TenantTable, tablename="agency_link"):
+    """Lineage of agencies through restructurings: `predecessor_id` became (part of) `successor_id` on
+    `effective_on`. Kinds: merged (several communes into a new one), split, abolished (a district's work passed
+    to the province), renamed (a new code for the same body), province_merged (a province's People's Committee
+    into the merged province's). History stays with the predecessor; the successor starts its own records."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID(index=True)
+    predecessor_id = UUID(index=True)
+    successor_id = UUID(index=True)
+    kind = Varchar(length=20)
+    effective_on = Date()
+    note = Varchar(length=500, default="")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -246,3 +246,16 @@ class TenantEvent:
     module: str | None = None
     other_tenant_id: uuid.UUID | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    """One agency of a demo province's tree (codes name parents; dates bound its life)."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None = None
+    required: bool = True
+    valid_from: date = date(2008, 1, 1)
+    valid_to: date | None = None

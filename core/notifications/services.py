@@ -31,13 +31,13 @@ from core.agencies.tables import Agency
 from core.users.tables import User
 from core.tenancy import unscoped
 from core.tenancy.context import TenantContext
+from core.notifications.states import DELIVER_JOB, DIGEST, FAILED, PENDING
 
 log = structlog.get_logger("isogov.notifications")
 
 CHANNELS = ("in_app", "email")
 EMAIL_MODES = ("off", "immediate", "digest")
 DEFAULT_PREFERENCE = {"in_app": True, "email": "immediate"}
-DELIVER_JOB = "core:deliver"
 KIND_RE = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*)$")
 MAX_BODY = 20_000
 INSERT_CHUNK = 500
@@ -209,9 +209,9 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
                 pref = preference_for(prefs.get(user["id"], {}), kind)
                 wanted = []
                 if pref["in_app"]:
-                    wanted.append(("in_app", "pending"))
+                    wanted.append(("in_app", PENDING))
                 if pref["email"] in ("immediate", "digest"):
-                    wanted.append(("email", "pending" if pref["email"] == "immediate" else "digest"))
+                    wanted.append(("email", PENDING if pref["email"] == "immediate" else DIGEST))
                 for channel, status in wanted:
                     delivery_id = uuid.uuid4()
                     deliveries.append(NotificationDelivery(
@@ -219,7 +219,7 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
                         user_id=user["id"], channel=channel, key=f"{notification_id}:{channel}:{user['id']}",
                         status=status, attempts=0, next_attempt_at=stamp, created_at=stamp, updated_at=stamp,
                     ))
-                    if status == "pending":
+                    if status == PENDING:
                         outbox.append(outbox_row(ctx.tenant.id, DELIVER_JOB,
                                                  deliver_job_id(notification_id, channel, user["id"]),
                                                  {"delivery_id": str(delivery_id), "channel": channel}))
@@ -358,7 +358,7 @@ async def _enrich(ctx: TenantContext, rows: list[dict[str, Any]]) -> list[dict[s
 
 async def failed_deliveries(ctx: TenantContext, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     scope = ctx.scope(NotificationDelivery)
-    cond = NotificationDelivery.status == "failed"
+    cond = NotificationDelivery.status == FAILED
     rows = await scope.select().where(cond).order_by(
         NotificationDelivery.updated_at, NotificationDelivery.id, ascending=False).limit(limit).offset(offset)
     return await _enrich(ctx, rows), await scope.count().where(cond)
@@ -369,9 +369,9 @@ async def retry_delivery(ctx: TenantContext, delivery_id: uuid.UUID) -> dict[str
     scope = ctx.scope(NotificationDelivery)
     async with transaction():
         row = await scope.get(delivery_id, label="delivery")
-        if row["status"] != "failed":
+        if row["status"] != FAILED:
             raise Conflict(f"only a failed delivery can be retried; this one is {row['status']}", field="status")
-        row = await scope.update(row["id"], {"status": "pending", "attempts": 0, "next_attempt_at": now()},
+        row = await scope.update(row["id"], {"status": PENDING, "attempts": 0, "next_attempt_at": now()},
                                  action="retry")
         with unscoped():
             await OutboxMessage.insert(outbox_row(

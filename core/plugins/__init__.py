@@ -242,6 +242,9 @@ class PluginSystem:
                 reports.append(value)
         return reports
 
+    def demo_agencies(self, province: str) -> list[Any] | None:
+        return self.pm.hook.isogov_demo_agencies(province=province)
+
     async def reminders(self, ctx: Any, day: Any, modules: Iterable[str]) -> list[tuple[str, Any]]:
         return await self.collect("isogov_reminders", modules=self.enabled_or_builtin(modules),
                                   ctx=ctx.as_read_only(), day=day)

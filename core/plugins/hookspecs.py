@@ -120,11 +120,21 @@ def isogov_tenant_event(ctx, event):
 @hookspec
 def isogov_tenant_merge(merge):
     """Tenant merge (awaitable): take part in merging `merge.sources` into `merge.target`
-    (a `core.contracts.TenantMerge`) inside the merge's transaction. Core has already moved every row of every
-    tenant-owned table whose identity does not clash (tenant_id rewritten, ids kept); a module handles what needs
-    its own rule: per-tenant settings, numbering sequences, unique keys that embed the tenant, references by
-    code. With `merge.dry_run` change nothing. Return a `core.contracts.MergeReport` with the conflicts found
-    and the rule applied to each. Raising aborts the whole merge."""
+    (a `core.contracts.TenantMerge`) inside the merge's transaction. Modules are called FIRST; then core moves
+    every remaining row of every tenant-owned table from the sources to the target (tenant_id rewritten, ids kept).
+    So a module resolves here what would clash or embeds the tenant: rows unique per tenant (settings: keep the
+    target's, move the source's only when the target has none), numbering sequences, unique keys like
+    "<tenant_id>:<x>", references by code. It may move its own rows itself. With `merge.dry_run` change nothing.
+    Return a `core.contracts.MergeReport` with the conflicts found and the rule applied to each. Raising aborts
+    the whole merge."""
+
+
+@hookspec(firstresult=True)
+def isogov_demo_agencies(province):
+    """Demo data ("who has it"): the agency tree of the demo province `province` (a tenant code such as
+    "lang-son") as a list of `core.contracts.DemoAgency`, or None when this plugin does not know it. Tests of any
+    module seed the demo provinces' agencies through it (`core.testing.seed_demo_agencies`) without importing the
+    package that owns the demo."""
 
 
 @hookspec

@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.db import bind_request_tenant, platform_access, request_binding, tenant_bound
-from core.errors import Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.auth.permissions import permissions_for
 from core.tenancy import Actor, TenantInfo
 from core.tenancy.context import TenantContext
@@ -73,6 +73,9 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
         raise NotFound(f"tenant {code!r} not found")
     structlog.contextvars.bind_contextvars(tenant=tenant.code)
     bind_request_tenant(tenant.id)  # from here on PostgreSQL shows this request this tenant's rows only
+    if tenant.status == "merged" and connection.scope.get("method", "GET") not in ("GET", "HEAD"):
+        raise Conflict(f"the province {tenant.code!r} was merged into another province and is read-only; "
+                       f"GET /api/v1/tenants/{tenant.code} names its successor")
     module = handler.opt.get("module")
     if module and not await module_enabled(tenant.id, module):
         raise NotFound(f"the module {module!r} is not enabled for tenant {tenant.code!r}")

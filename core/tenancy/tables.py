@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Float, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,3 +28,23 @@ class TenantModule(Table, tablename="tenant_module"):
     module = Varchar(length=63)
     enabled = Boolean(default=False)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class FrozenFigure(Table, tablename="frozen_figure"):
+    """An indicator of a province for a year, frozen when the province was merged (or merged into): the national
+    view shows the years before a merger from these rows, as the provinces were. Counts only, no personal data.
+    `key` is "<tenant_id>:<year>:<module>:<name>" (one row per figure)."""
+
+    id = UUID(primary_key=True)
+    key = Varchar(length=200, unique=True)
+    tenant_id = UUID(index=True)
+    year = Integer(index=True)
+    module = Varchar(length=63)
+    name = Varchar(length=100)
+    value = Float()
+    label_vi = Varchar(length=300, default="")
+    label_en = Varchar(length=300, default="")
+    unit = Varchar(length=30, default="count")
+    breakdown = JSON(default="{}")
+    frozen_at = Timestamptz(default=TimestamptzNow())
+    reason = Varchar(length=200, default="")

@@ -23,38 +23,13 @@ tenant admin through `GET/PATCH /api/v1/tenants/{code}/evidence/settings`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.settings import ConfigurationError, get_settings
+from core.settings import ConfigurationError, env_flag, env_int, env_str, get_settings
 
 MB = 1024 * 1024
-
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigurationError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -81,14 +56,14 @@ class EvidenceSettings:
 
 
 def _s3_settings() -> S3Settings:
-    endpoint = os.environ.get("ISOGOV_S3_ENDPOINT", "").strip()
-    access_key = os.environ.get("ISOGOV_S3_ACCESS_KEY", "").strip()
-    secret_key = os.environ.get("ISOGOV_S3_SECRET_KEY", "").strip()
+    endpoint = env_str("ISOGOV_S3_ENDPOINT", "")
+    access_key = env_str("ISOGOV_S3_ACCESS_KEY", "")
+    secret_key = env_str("ISOGOV_S3_SECRET_KEY", "")
     missing = [name for name, value in (("ISOGOV_S3_ENDPOINT", endpoint), ("ISOGOV_S3_ACCESS_KEY", access_key),
                                         ("ISOGOV_S3_SECRET_KEY", secret_key)) if not value]
     if missing:
         raise ConfigurationError(f"ISOGOV_EVIDENCE_BACKEND=s3 needs {', '.join(missing)}")
-    secure = _flag("ISOGOV_S3_SECURE", True)
+    secure = env_flag("ISOGOV_S3_SECURE", True)
     if endpoint.startswith(("http://", "https://")):
         secure = endpoint.startswith("https://")
         endpoint = endpoint.split("://", 1)[1]
@@ -97,27 +72,27 @@ def _s3_settings() -> S3Settings:
         raise ConfigurationError(f"ISOGOV_S3_ENDPOINT must be host[:port] (no path), got {endpoint!r}")
     return S3Settings(
         endpoint=endpoint, access_key=access_key, secret_key=secret_key,
-        bucket=os.environ.get("ISOGOV_S3_BUCKET", "").strip() or "isogov-evidence",
-        secure=secure, region=os.environ.get("ISOGOV_S3_REGION", "").strip() or None,
-        part_size=_int("ISOGOV_S3_PART_SIZE_MB", 8, 5, 512) * MB,
-        presign=_flag("ISOGOV_S3_PRESIGN", True),
+        bucket=env_str("ISOGOV_S3_BUCKET", "isogov-evidence"),
+        secure=secure, region=env_str("ISOGOV_S3_REGION", None),
+        part_size=env_int("ISOGOV_S3_PART_SIZE_MB", 8, 5, 512) * MB,
+        presign=env_flag("ISOGOV_S3_PRESIGN", True),
     )
 
 
 def load_evidence_settings() -> EvidenceSettings:
-    backend = os.environ.get("ISOGOV_EVIDENCE_BACKEND", "").strip().lower() or "local"
+    backend = (env_str("ISOGOV_EVIDENCE_BACKEND") or "local").lower()
     if backend not in {"local", "s3"}:
         raise ConfigurationError(f"ISOGOV_EVIDENCE_BACKEND must be 'local' or 's3', got {backend!r}")
-    directory = os.environ.get("ISOGOV_EVIDENCE_DIR", "").strip()
-    ceiling = _int("ISOGOV_EVIDENCE_MAX_BYTES_CEILING", 10 * 1024 * MB, 1, 5 * 1024 * 1024 * MB)
+    directory = env_str("ISOGOV_EVIDENCE_DIR", "")
+    ceiling = env_int("ISOGOV_EVIDENCE_MAX_BYTES_CEILING", 10 * 1024 * MB, 1, 5 * 1024 * 1024 * MB)
     return EvidenceSettings(
         backend=backend,
         directory=Path(directory).resolve() if directory else get_settings().var_dir / "evidence",
         s3=_s3_settings() if backend == "s3" else None,
-        presign_seconds=_int("ISOGOV_EVIDENCE_PRESIGN_SECONDS", 300, 10, 300),
-        max_bytes=_int("ISOGOV_EVIDENCE_MAX_BYTES", 100 * MB, 1, ceiling),
+        presign_seconds=env_int("ISOGOV_EVIDENCE_PRESIGN_SECONDS", 300, 10, 300),
+        max_bytes=env_int("ISOGOV_EVIDENCE_MAX_BYTES", 100 * MB, 1, ceiling),
         max_bytes_ceiling=ceiling,
-        retention_days=_int("ISOGOV_EVIDENCE_RETENTION_DAYS", 90, 0, 36500),
+        retention_days=env_int("ISOGOV_EVIDENCE_RETENTION_DAYS", 90, 0, 36500),
     )
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from piccolo.query.functions.aggregate import Count
 
-from core.contracts import EvidenceTarget, Fact, Indicator, ModuleInfo, NotificationKind, MergeReport, Permission, Reminder, Schedule
+from core.contracts import DemoAgency, EvidenceTarget, Fact, Indicator, ModuleInfo, NotificationKind, MergeReport, Permission, Reminder, Schedule
 from core.errors import Forbidden, NotFound
 from core.plugins import hookimpl
 from tests.example_plugin import NAME, VERSION
@@ -159,3 +159,10 @@ async def isogov_tenant_merge(merge):
     with unscoped():
         counts = await ExampleNote.count().where(ExampleNote.tenant_id.is_in([s.id for s in merge.sources]))
     return MergeReport(module=NAME, moved={"example_note": counts})
+
+
+@hookimpl
+def isogov_demo_agencies(province):
+    if province != "example-province":
+        return None
+    return [DemoAgency("EX", "UBND tỉnh Mẫu", "province"), DemoAgency("EX-STP", "Sở Tư pháp", "department", "EX")]

@@ -21,6 +21,7 @@ import structlog
 from core.notifications.tables import InboxItem, NotificationDelivery
 from core.users.tables import User
 from core.tenancy import unscoped
+from core.notifications.states import PENDING, SENT
 from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.inbox")
@@ -68,18 +69,18 @@ async def deliver_in_app(ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
                     created_at=r["created_at"], read_at=None,
                 ) for r in send]).on_conflict(target=InboxItem.key, action="DO NOTHING")
                 await NotificationDelivery.update({
-                    NotificationDelivery.status: "sent", NotificationDelivery.sent_at: now,
+                    NotificationDelivery.status: SENT, NotificationDelivery.sent_at: now,
                     NotificationDelivery.updated_at: now,
                     NotificationDelivery.attempts: NotificationDelivery.attempts + 1,
                 }).where(NotificationDelivery.id.is_in([r["id"] for r in send])
-                         & (NotificationDelivery.status == "pending"))
+                         & (NotificationDelivery.status == PENDING))
                 outcome.update({r["id"]: "sent" for r in send})
             if skip:
                 await NotificationDelivery.update({
                     NotificationDelivery.status: "skipped", NotificationDelivery.last_error: SKIP_REASON,
                     NotificationDelivery.updated_at: now,
                 }).where(NotificationDelivery.id.is_in([r["id"] for r in skip])
-                         & (NotificationDelivery.status == "pending"))
+                         & (NotificationDelivery.status == PENDING))
                 outcome.update({r["id"]: "skipped" for r in skip})
     return outcome
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.testing import seed_demo_agencies
 from plugins.certification import demo
-from tenants import demo as demo_tenants
 
 MODULE = "certification"
 
@@ -87,24 +87,24 @@ class Seeded:
         return str(self.ids[code])
 
 
-async def _seeded(client: Any, make_tenant: Any, agencies: Any) -> Seeded:
+async def _seeded(client: Any, make_tenant: Any, province: str) -> Seeded:
     t = await make_tenant(modules=["certification"])
     ctx = await t.ctx()
-    ids = await demo_tenants.seed_agencies(ctx, agencies())
+    ids = await seed_demo_agencies(ctx, province)
     await demo.seed(ctx, ids, today=SEED_DAY)  # called directly: an error fails the test instead of being logged
     return Seeded(Api(client, t), ids)
 
 
 @pytest.fixture(scope="session")
 async def lang_son(client: Any, make_tenant: Any) -> Seeded:
-    return await _seeded(client, make_tenant, demo_tenants.lang_son)
+    return await _seeded(client, make_tenant, "lang-son")
 
 
 @pytest.fixture(scope="session")
 async def bac_ninh(client: Any, make_tenant: Any) -> Seeded:
-    return await _seeded(client, make_tenant, demo_tenants.bac_ninh)
+    return await _seeded(client, make_tenant, "bac-ninh")
 
 
 @pytest.fixture(scope="session")
 async def hung_yen(client: Any, make_tenant: Any) -> Seeded:
-    return await _seeded(client, make_tenant, demo_tenants.hung_yen)
+    return await _seeded(client, make_tenant, "hung-yen")

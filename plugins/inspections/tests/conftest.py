@@ -53,7 +53,10 @@ class Api:
 
 @pytest.fixture
 async def tenant(make_tenant: Any) -> Any:
-    return await make_tenant()
+    # training off: with it on, its facts decide team eligibility (Art. 40); tests that need it enable it
+    from core.plugins import get_plugin_system
+
+    return await make_tenant(modules=[m for m in get_plugin_system().module_names() if m != "training"])
 
 
 @pytest.fixture
