@@ -241,6 +241,15 @@ def main() -> None:
     print(f"  writing them (core.notifications.notify, one transaction)  : {write_rate:9.0f} notifications/s")
     print(f"  one notification, commit -> inbox (idle)     : p50 {p50:.0f} ms, max {latencies[-1] * 1000:.0f} ms "
           f"(relay polls every 50 ms here)")
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _report import emit
+
+    emit(f"notifications outbox → inbox ({args.n:,})", args.db, ours_label="outbox→relay→worker→inbox",
+         base_label="arq no-op jobs", ours=ours, base=arq_rate, unit="/s",
+         goal=">= 0.6" if args.db == "postgres" else None, ours_p50=p50, ours_p99=latencies[-1] * 1000,
+         note="latency: one notification on an idle worker, commit → inbox")
+    emit("notify() writes (one transaction)", args.db, ours_label="core.notifications.notify",
+         base_label="arq no-op rate", ours=write_rate, base=arq_rate, unit="/s")
 
 
 if __name__ == "__main__":

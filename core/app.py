@@ -133,3 +133,4 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
 def app_from_env() -> Any:
     """Entry point for uvicorn (`core.app:app_from_env` with --factory)."""
     return create_app()
+

@@ -106,7 +106,22 @@ def create_user(email: str, role: str, full_name: str, tenant: str | None, agenc
     click.echo(f"user {row['email']} created ({row['role']})")
 
 
-def serve(host: str, port: int) -> None:
+SERVERS = ("uvicorn", "granian")
+
+
+def serve(host: str, port: int, server: str | None = None) -> None:
+    """Serve the API in this process with one worker: uvicorn (uvloop, httptools) by default, or granian
+    (ISOGOV_SERVER=granian). Neither reads proxy headers: core.auth.client_address does, from trusted proxies."""
+    server = server or os.environ.get("ISOGOV_SERVER") or "uvicorn"
+    if server not in SERVERS:
+        raise click.ClickException(f"ISOGOV_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
+    if server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces, LogLevels
+
+        Granian("core.app:app_from_env", address=host, port=port, interface=Interfaces.ASGI, factory=True,
+                workers=1, log_level=LogLevels.warning, log_access=False).serve()
+        return
     import uvicorn
 
     from uvicorn.config import LOGGING_CONFIG

@@ -179,6 +179,10 @@ class RlsPostgresEngine(PostgresEngine):
 
     async def _run_lone(self, querystring: Any) -> Any:
         query, args = querystring.compile_string(engine_type=self.engine_type)
+        return await self.run_lone(query, args)
+
+    async def run_lone(self, query: str, args: Any) -> Any:
+        """One statement outside any transaction, in a short one carrying this task's binding."""
         state = _state()
         async with self.pool.acquire() as conn:  # type: ignore[union-attr]
             await conn.execute(f"BEGIN; {_set_sql(state)}")
@@ -290,6 +294,40 @@ def as_owner() -> Iterator[None]:
         yield
     finally:
         db.config, db.pool = runtime, pool
+
+
+_PG_SQL: dict[str, str] = {}
+
+
+def _numbered(sql: str) -> str:
+    """`{}` placeholders (Piccolo's raw style) as PostgreSQL's `$1, $2, ...`, converted once per statement."""
+    found = _PG_SQL.get(sql)
+    if found is None:
+        parts = sql.split("{}")
+        found = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        _PG_SQL[sql] = found
+    return found
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of one read-only statement with `{}` placeholders, in the current transaction if there is one.
+
+    On PostgreSQL it goes straight to the driver (the pool, or the transaction's connection) without building a
+    Piccolo query: for the few statements on every request's path (the signed-in user). Platform code only:
+    the statement names its tenant filter itself."""
+    db = engine()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        tx = db.current_transaction.get()
+        if tx is not None:
+            if isinstance(tx, RlsTransaction):
+                await tx.follow_binding()
+            return [dict(r) for r in await tx.connection.fetch(_numbered(sql), *args)]
+        if isinstance(db, RlsPostgresEngine) and db.rls_active and _state() != _NOBODY:
+            return [dict(r) for r in await db.run_lone(_numbered(sql), args)]
+        return [dict(r) for r in await db.pool.fetch(_numbered(sql), *args)]
+    from piccolo.querystring import QueryString
+
+    return await db.run_querystring(QueryString(sql, *args))
 
 
 async def start() -> None:

@@ -16,6 +16,7 @@ from core.plugins import get_plugin_system
 from core.tenancy.tables import Tenant, TenantModule
 from core.tenancy import Actor, TenantInfo
 from core.tenancy.context import TenantContext, system_context
+from core.tenancy.guards import forget_module_flags
 from core.notifications.outbox import enqueue
 from core.text import fold
 
@@ -148,6 +149,7 @@ async def set_module(ctx: TenantContext, module: str, enabled: bool) -> bool:
                      before={"enabled": not enabled}, after={"enabled": enabled})
         kind = "module_enabled" if enabled else "module_disabled"
         await _fire(ctx, TenantEvent(kind=kind, tenant_id=ctx.tenant.id, tenant_code=ctx.tenant.code, module=module))
+    forget_module_flags(ctx.tenant.id)
     log.info("module switched", module=module, enabled=enabled)
     return enabled
 

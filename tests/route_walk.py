@@ -2,7 +2,10 @@
 (core's and every plugin's) without anyone writing a new test.
 
 A handler may help the walker with `opt`: `walk_body` (a valid JSON body to send) and `walk_skip_body_ids`
-(body fields holding ids that are not tenant-owned).
+(body fields holding ids that are not tenant-owned). Without `walk_body`, sample bodies fill id fields named
+after a table with a row of it (`person_id`, `user_id`: `known_ids`), other id fields with an agency id, and
+patterned strings with the first of a few common shapes that matches (a code, a lower-case code, an email,
+a phone number).
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def sample_value(tp: Any, field_name: str, id_value: Any) -> Any:
 
 def pattern_candidates() -> list[str]:
     """Strings of common shapes (codes, emails, phone numbers); a patterned field gets the first that matches."""
-    return [f"W{uuid.uuid4().hex[:6]}", f"walker-{uuid.uuid4().hex[:8]}@example.test", "0912 345 678"]
+    return [f"W{uuid.uuid4().hex[:6]}", f"w{uuid.uuid4().hex[:6]}", f"walker-{uuid.uuid4().hex[:8]}@example.test",
+            "0912 345 678"]
 
 
 def sample_body(struct: type[msgspec.Struct], id_value: Any, ids: dict[str, Any] | None = None) -> dict[str, Any]:

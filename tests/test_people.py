@@ -318,3 +318,42 @@ async def test_import_template_has_the_vietnamese_headers_and_reads_back(client:
     report = (await client.post(t.url("/people/import?dry_run=true"), headers=t.headers(), files=files)).json()
     assert report["rows"] == 1 and [e["field"] for e in report["errors"]] == ["agency_code"]  # no agency STC here
     assert (await client.get(t.url("/people/import/template.xlsx"), headers=t.headers("inspector"))).status_code == 403
+
+
+async def test_cross_tenant_reads_count_people_but_never_see_their_names(client: Any, make_tenant: Any) -> None:
+    """Indicators read many tenants at once (`TenantsReader`): they may count people, never read who they are."""
+    import pytest
+    from piccolo.query.functions.aggregate import Count
+
+    from core.people.tables import Person
+    from core.tenancy import TenantScopeError
+    from core.tenancy.context import TenantsReader
+
+    a, b = await make_tenant(), await make_tenant()
+    for t, n in ((a, 2), (b, 1)):
+        for i in range(n):
+            await add(client, t, full_name=f"Cán bộ {i}", agency_id=t.agencies["D1"], email=f"cb{i}@{t.code}.vn")
+    reader = TenantsReader(((await a.ctx()).tenant, (await b.ctx()).tenant))
+    rows = await reader.scope(Person).select(Person.tenant_id, Count(Person.id, alias="n")).group_by(Person.tenant_id)
+    assert {r["tenant_id"]: r["n"] for r in rows} == {a.id: 2, b.id: 1}
+    for columns in ((), (Person.full_name,), (Person.tenant_id, Person.email), (Person.phone,)):
+        with pytest.raises(TenantScopeError):
+            reader.scope(Person).select(*columns)
+
+
+async def test_tenant_merge_reports_people_and_shared_emails(client: Any, make_tenant: Any) -> None:
+    from core.contracts import TenantMerge, TenantRef
+    from core.people.plugin import isogov_tenant_merge
+
+    a, b, c = await make_tenant(), await make_tenant(), await make_tenant()
+    await add(client, a, full_name="Trùng thư A", email="chung@x.vn")
+    await add(client, a, full_name="Riêng A")
+    await add(client, b, full_name="Trùng thư B", email="chung@x.vn")
+    closed = (await add(client, b, full_name="Đã nghỉ B", email="rieng@x.vn")).json()
+    await client.delete(b.url(f"/people/{closed['id']}"), headers=b.headers())
+    await add(client, c, full_name="Tỉnh khác", email="rieng@x.vn")  # not part of the merge
+    merge = TenantMerge(sources=(TenantRef(a.id, a.code, a.name),), target=TenantRef(b.id, b.code, b.name),
+                        effective_on=date.today() + timedelta(days=1))
+    report = await isogov_tenant_merge(merge)
+    assert report.module == "people" and report.moved == {"person": 2}
+    assert [(x.kind, x.key) for x in report.conflicts] == [("person_email", "chung@x.vn")]

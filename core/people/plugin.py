@@ -35,3 +35,10 @@ def isogov_permissions():
                    ("tenant_admin", "inspector", "agency_officer")),
         Permission("people.import", "Bulk import people from CSV or XLSX", ("tenant_admin",)),
     ]
+
+
+@hookimpl
+async def isogov_tenant_merge(merge):
+    from core.people.services import merge_report
+
+    return await merge_report(merge)

@@ -141,3 +141,26 @@ async def search(ctx: TenantContext, *, agency_id: uuid.UUID | None, include_sub
         pattern = like_pattern(q)
         conds.append(Person.full_name_folded.like(pattern) | Person.email.like(pattern))
     return await ctx.scope(Person).page(*conds, order_by=(Person.full_name_folded,), limit=limit, offset=offset)
+
+
+async def merge_report(merge: Any) -> Any:
+    """The people part of a tenant merge: how many people the sources hold, and every email held by open people
+    of two of the merged tenants (kept both: officials close the duplicate by hand; new writes keep the rule)."""
+    from core.contracts import MergeConflict, MergeReport
+    from core.tenancy import unscoped
+
+    tenants = [s.id for s in merge.sources] + [merge.target.id]
+    with unscoped():  # the merge is platform code acting on the merged tenants only
+        moved = await Person.count().where(Person.tenant_id.is_in([s.id for s in merge.sources]))
+        rows = await Person.select(Person.id, Person.tenant_id, Person.email).where(
+            Person.tenant_id.is_in(tenants) & Person.email.is_not_null() & open_on(merge.effective_on))
+    holders: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        holders.setdefault(row["email"], []).append(row)
+    conflicts = tuple(
+        MergeConflict(module="people", kind="person_email", key=email,
+                      detail=f"{len(found)} open people of the merged provinces share this email "
+                             f"({', '.join(str(r['id']) for r in found)})",
+                      rule="all kept; close the duplicate person by hand")
+        for email, found in sorted(holders.items()) if len(found) > 1)
+    return MergeReport(module="people", moved={"person": moved}, conflicts=conflicts)

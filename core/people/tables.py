@@ -10,6 +10,8 @@ from core.tenancy.base import TenantTable
 
 
 class Person(TenantTable, tablename="person"):
+    personal_columns = ("full_name", "full_name_folded", "position", "email", "phone")  # never across tenants
+
     id = UUID(primary_key=True)
     tenant_id = UUID(index=True)
     full_name = Varchar(length=200)

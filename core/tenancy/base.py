@@ -67,11 +67,14 @@ class TenantTable(Table):
     - `audit_redact`: columns masked in audit rows;
     - `private_columns`: columns a scope never returns and refuses to write unless its owner opened it with
       `ctx.scope(Table, private=True)` (the users' password hashes);
-    - `scope_writable`: False for tables written only by their own mechanism (audit events).
+    - `scope_writable`: False for tables written only by their own mechanism (audit events);
+    - `personal_columns`: personal data that never leaves its tenant: a cross-tenant read (`ReadScope`, for
+      indicators) may count the rows but never select these columns (the people directory's names and contacts).
     """
 
     audit_redact: tuple[str, ...] = ()
     private_columns: tuple[str, ...] = ()
+    personal_columns: tuple[str, ...] = ()
     scope_writable: bool = True
 
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.agencies.tables import Agency
 from core.audit import record
-from core.db import tenant_bound, transaction
+from core.db import is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
 
@@ -128,15 +128,22 @@ class Scope:
             raise NotFound(f"{label or self.entity} {id} not found")
         return row
 
+    def _visible_columns(self) -> tuple[Any, ...]:
+        return tuple(c for c in self.table._meta.columns if c._meta.name not in self._private)
+
     async def insert(self, values: dict[str, Any], *, action: str = "create") -> dict[str, Any]:
         self._check_write(values)
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
         async with transaction(tenant=self.ctx.tenant.id):
-            with unscoped():
-                await self.table.insert(self.table(**values)).returning(self.table._meta.primary_key)
-            row = await self.get(values["id"], include_deleted=True)
+            if is_sqlite():  # embedded: a second local read is cheap, and keeps SQLite's column conversions
+                with unscoped():
+                    await self.table.insert(self.table(**values))
+                row = await self.get(values["id"], include_deleted=True)
+            else:  # one round trip: the stored row comes back from the INSERT
+                with unscoped():
+                    row = (await self.table.insert(self.table(**values)).returning(*self._visible_columns()))[0]
             await record(self.ctx, action=action, entity=self.entity, entity_id=row["id"], before=None,
                          after=self._redact(row))
         return row
@@ -149,10 +156,12 @@ class Scope:
         async with transaction(tenant=self.ctx.tenant.id):
             before = await self.get(id)  # a soft-deleted row is hidden: 404, never changed
             with unscoped():
-                await self.table.update(values).where(
-                    self.where() & (self.table._meta.primary_key == before["id"])
-                )
-            after = await self.get(id, include_deleted=True)
+                query = self.table.update(values).where(self.where() & (self.table._meta.primary_key == before["id"]))
+                if is_sqlite():
+                    await query
+                    after = await self.get(id, include_deleted=True)
+                else:
+                    after = (await query.returning(*self._visible_columns()))[0]
             await record(self.ctx, action=action, entity=self.entity, entity_id=after["id"],
                          before=self._redact(before), after=self._redact(after))
         return after
@@ -269,6 +278,12 @@ class ReadScope:
         return cond
 
     def select(self, *columns: Any, include_deleted: bool = False) -> Any:
+        personal = set(self.table.personal_columns)
+        if personal:
+            named = {c._meta.name for c in columns if hasattr(c, "_meta") and hasattr(c._meta, "name")}
+            if not columns or named & personal:
+                raise TenantScopeError(f"{self.table._meta.tablename}: {', '.join(sorted(personal))} is personal "
+                                       "data that never leaves its tenant; select other columns or counts")
         with unscoped("tenants reader"):
             return _Deferred(self.table.select(*columns).where(self.where(include_deleted)), reason="tenants reader")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -24,13 +25,37 @@ async def load_tenant(code: str) -> TenantInfo | None:
     return TenantInfo(**row) if row else None
 
 
+MODULE_FLAG_TTL = 2.0  # seconds another API process may keep serving a module switched off elsewhere
+_module_flags: dict[str, tuple[float, bool]] = {}
+
+
 async def module_enabled(tenant_id: Any, module: str) -> bool:
+    """Whether the module is on for the tenant; remembered per process for MODULE_FLAG_TTL seconds (every module
+    request asks), forgotten at once in the process that switches it (`forget_module_flags`)."""
     from core.tenancy.tables import TenantModule
 
+    key = f"{tenant_id}:{module}"
+    now = time.monotonic()
+    cached = _module_flags.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     with tenant_bound(tenant_id):
-        row = await TenantModule.select(TenantModule.enabled).where(
-            TenantModule.key == f"{tenant_id}:{module}").first()
-    return bool(row and row["enabled"])
+        row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == key).first()
+    enabled = bool(row and row["enabled"])
+    if len(_module_flags) > 10_000:
+        _module_flags.clear()
+    _module_flags[key] = (now + MODULE_FLAG_TTL, enabled)
+    return enabled
+
+
+def forget_module_flags(tenant_id: Any = None) -> None:
+    """Drop the remembered module flags of one tenant (or of all): call after switching a module."""
+    if tenant_id is None:
+        _module_flags.clear()
+        return
+    prefix = f"{tenant_id}:"
+    for key in [k for k in _module_flags if k.startswith(prefix)]:
+        _module_flags.pop(key, None)
 
 
 async def enabled_modules(tenant_id: Any) -> list[str]:

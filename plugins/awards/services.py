@@ -826,7 +826,8 @@ async def list_decisions(ctx: TenantContext, *, year: int | None, form_id: uuid.
     if status:
         conds.append(AwardDecision.status == status)
     if q:
-        conds.append(AwardDecision.number_key.like(like_pattern(q.replace(" ", ""))))
+        # the key is "<tenant>:<year>:<folded number>": match the number part only
+        conds.append(AwardDecision.number_key.like(f"{ctx.tenant.id}:____:{like_pattern(q.replace(' ', ''))}"))
     return await ctx.scope(AwardDecision).page(*conds, order_by=(AwardDecision.decided_on,), descending=True,
                                                limit=limit, offset=offset)
 

@@ -72,10 +72,10 @@ class BoardController(Controller):
         offset: Offset = 0,
     ) -> BoardPage:
         day = as_of or date.today()
-        rows = await services.board(ctx, day, _filters(status, level, required, standard_version, overdue,
-                                                       overdue_reason, reannouncement_due, parent_id,
-                                                       include_closed, q))
-        return BoardPage(items=rows[offset:offset + limit], total=len(rows), limit=limit, offset=offset, as_of=day)
+        rows, total = await services.board_page(ctx, day, _filters(status, level, required, standard_version, overdue,
+                                                                   overdue_reason, reannouncement_due, parent_id,
+                                                                   include_closed, q), limit, offset)
+        return BoardPage(items=rows, total=total, limit=limit, offset=offset, as_of=day)
 
     @get("/board/summary", summary="Status board counts: by status, agency level, required/voluntary, overdue",
          opt=READ)
@@ -94,10 +94,9 @@ class BoardController(Controller):
         q: Q = None,
     ) -> BoardSummary:
         day = as_of or date.today()
-        rows = await services.board(ctx, day, _filters(status, level, required, standard_version, overdue,
-                                                       overdue_reason, reannouncement_due, parent_id,
-                                                       include_closed, q))
-        return services.summarize(rows, day)
+        return await services.board_summary(ctx, day, _filters(status, level, required, standard_version, overdue,
+                                                               overdue_reason, reannouncement_due, parent_id,
+                                                               include_closed, q))
 
     async def _export(self, ctx: TenantContext, fmt: str, day: date, filters: services.BoardFilters) -> Response:
         rows = await services.board(ctx, day, filters)

@@ -90,8 +90,10 @@ async def indicators(ctx: TenantContext, year: int, today: date | None = None) -
     states = await services.states_as_of(ctx, day, records)
     deadline = await services.conversion_deadline(ctx)
 
+    empty = rules.QmsState()  # every agency without a record shares one state, only read below
+
     def state(a: dict[str, Any]) -> rules.QmsState:
-        return states.get(a["id"]) or rules.QmsState()
+        return states.get(a["id"]) or empty
 
     reannounced = set()
     for a in agencies:

@@ -465,3 +465,199 @@ def summarize(rows: Sequence[BoardRow], as_of: date) -> BoardSummary:
         overdue=sum(1 for r in rows if r.overdue),
         overdue_by_reason=by_reason,
     )
+
+
+# ------------------------------------------------------------------------------ the board in SQL (page, counts)
+#
+# The board of a day on which no record has a later event reads the persisted record state (QmsRecord is derived
+# from the events and rewritten with each one), so filtering, ordering, paging and counting run in SQL and a page
+# costs the same at 300 and at 3,000 agencies. The record of an agency is reached by a correlated subquery on its
+# unique agency_id from the tenant's scoped agency query (the scope adds the tenant filter). A day before some
+# record's last event (a board of the past) replays events in Python: `board()` above.
+
+_REC = ('(SELECT {expr} FROM "cert_qms_record" r WHERE r."agency_id" = "agency"."id" '
+        'AND r."tenant_id" = "agency"."tenant_id")')
+_OPEN = '"agency"."valid_from" <= {} AND ("agency"."valid_to" IS NULL OR "agency"."valid_to" > {})'
+_IN_USE = "r.\"status\" IN ('applying', 'announced')"
+
+
+def _reason_sql(reason: str, as_of: date, deadline: date | None) -> tuple[str, list[Any]]:
+    """SQL (on the record `r`) that is true when `reason` makes the record overdue on `as_of` (rules.obligations),
+    for an agency open that day; with its parameters."""
+    if reason in ("internal_audit", "management_review", "legal_update"):
+        column = {"internal_audit": "internal_audit_due_on", "management_review": "management_review_due_on",
+                  "legal_update": "legal_update_due_on"}[reason]
+        return f'{_IN_USE} AND r."{column}" < {{}} AND {_OPEN}', [as_of, as_of, as_of]
+    if reason == "reannouncement":
+        return (f'r."status" = \'announced\' AND r."reannouncement_due" = {{}} AND r."reannouncement_due_since" '
+                f'IS NOT NULL AND {_OPEN}', [True, as_of, as_of])
+    if deadline is not None and as_of > deadline:  # conversion
+        statuses = ", ".join(f"'{s}'" for s in rules.CONVERTIBLE)
+        return f'r."standard_version" = \'2008\' AND r."status" IN ({statuses}) AND {_OPEN}', [as_of, as_of]
+    return "1 = 0", []
+
+
+def _flag(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+    return f"CASE WHEN {sql} THEN '1' ELSE '0' END", params
+
+
+def _summary_key(as_of: date, deadline: date | None) -> tuple[str, list[Any]]:
+    """One text per agency: status|version|reannouncement flag|one flag per overdue reason (OVERDUE_REASONS)."""
+    parts, params = ["r.\"status\"", "COALESCE(r.\"standard_version\", 'none')"], []
+    sql, p = _flag('r."status" = \'announced\' AND r."reannouncement_due" = {}', [True])
+    parts.append(sql)
+    params += p
+    for reason in rules.OVERDUE_REASONS:
+        sql, p = _flag(*_reason_sql(reason, as_of, deadline))
+        parts.append(sql)
+        params += p
+    expr = " || '|' || ".join(parts)
+    return f"COALESCE({_REC.format(expr=expr)}, 'not_started|none|0{'|0' * len(rules.OVERDUE_REASONS)}')", params
+
+
+def _exists(sql: str, params: list[Any], negate: bool = False) -> Any:
+    from piccolo.columns.combination import WhereRaw
+
+    return WhereRaw(f"{'NOT ' if negate else ''}EXISTS {_REC.format(expr='1')[:-1]} AND ({sql}))", *params)
+
+
+async def _sql_conditions(ctx: TenantContext, as_of: date, filters: BoardFilters, deadline: date | None
+                          ) -> list[Any]:
+    """The board filters as conditions on the tenant's agency query."""
+    from piccolo.columns.combination import WhereRaw
+
+    conds: list[Any] = []
+    if filters.level:
+        conds.append(Agency.level.is_in(list(filters.level)))
+    if filters.required is not None:
+        conds.append(Agency.required == filters.required)
+    if not filters.include_closed:
+        conds.append((Agency.valid_from <= as_of) & (Agency.valid_to.is_null() | (Agency.valid_to > as_of)))
+    if filters.q and filters.q.strip():
+        pattern = like_pattern(filters.q)
+        conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(pattern))
+    if filters.parent_id is not None:
+        await ctx.ensure_agency(filters.parent_id)
+        conds.append(Agency.id.is_in(list(await ctx.agency_subtree(filters.parent_id))))
+    if filters.status:
+        statuses = list(filters.status)
+        marks = ", ".join("{}" for _ in statuses)
+        status = WhereRaw(_REC.format(expr='r."status"') + f" IN ({marks})", *statuses)
+        conds.append(status | _exists("1 = 1", [], negate=True) if "not_started" in statuses else status)
+    if filters.standard_version is not None:
+        if filters.standard_version == "none":
+            conds.append(_exists('r."standard_version" IS NOT NULL', [], negate=True))
+        else:
+            conds.append(_exists('r."standard_version" = {}', [filters.standard_version]))
+    if filters.reannouncement_due is not None:
+        conds.append(_exists('r."status" = \'announced\' AND r."reannouncement_due" = {}', [True],
+                             negate=not filters.reannouncement_due))
+    if filters.overdue is not None or filters.overdue_reason is not None:
+        reasons = [filters.overdue_reason] if filters.overdue_reason is not None else list(rules.OVERDUE_REASONS)
+        pieces = [_reason_sql(r, as_of, deadline) for r in reasons]
+        sql = " OR ".join(f"({s})" for s, _ in pieces)
+        params = [p for _, ps in pieces for p in ps]
+        if filters.overdue_reason is not None:
+            conds.append(_exists(sql, params))
+        if filters.overdue is not None:
+            if filters.overdue_reason is not None and not filters.overdue:
+                conds.append(WhereRaw("1 = 0"))  # overdue for a reason, yet not overdue: nothing
+            else:
+                all_pieces = [_reason_sql(r, as_of, deadline) for r in rules.OVERDUE_REASONS]
+                conds.append(_exists(" OR ".join(f"({s})" for s, _ in all_pieces),
+                                     [p for _, ps in all_pieces for p in ps], negate=not filters.overdue))
+    return conds
+
+
+async def _board_in_sql(ctx: TenantContext, as_of: date) -> bool:
+    """True when the persisted record state is the state on `as_of` (no record has a later event)."""
+    return not await ctx.scope(QmsRecord).count().where(QmsRecord.last_event_on > as_of)
+
+
+def _level_order() -> Any:
+    from piccolo.querystring import QueryString
+
+    cases = " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in enumerate(LEVEL_ORDER))
+    return QueryString(f'CASE "agency"."level" {cases} ELSE 99 END')
+
+
+BOARD_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.name, Agency.name_folded, Agency.level, Agency.parent_id,
+                        Agency.required, Agency.valid_from, Agency.valid_to)
+
+
+async def board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, limit: int, offset: int
+                     ) -> tuple[list[BoardRow], int]:
+    """One page of the board and how many rows match: SQL pages and counts (see above); Python only for the
+    rows of the page."""
+    if not await _board_in_sql(ctx, as_of):
+        rows = await board(ctx, as_of, filters)
+        return rows[offset:offset + limit], len(rows)
+    deadline = await conversion_deadline(ctx)
+    conds = await _sql_conditions(ctx, as_of, filters, deadline)
+    scope = ctx.scope(Agency)
+    query, count = scope.select(*BOARD_AGENCY_COLUMNS), scope.count()
+    for cond in conds:
+        query, count = query.where(cond), count.where(cond)
+    query = query.order_by(_level_order()).order_by(Agency.name_folded).order_by(Agency.code).order_by(Agency.id)
+    agencies, total = await query.limit(limit).offset(offset), await count
+    if not agencies:
+        return [], total
+    records = await ctx.scope(QmsRecord).select().where(QmsRecord.agency_id.is_in([a["id"] for a in agencies]))
+    by_agency = {r["agency_id"]: r for r in records}
+    rows = []
+    for agency in agencies:
+        record = by_agency.get(agency["id"])
+        state = rules.state_from_record(_decode(record, *rules.JSON_FIELDS)) if record else rules.QmsState()
+        active = is_active(agency, as_of)
+        reasons = rules.overdue_reasons(state, as_of, deadline) if active else []
+        rows.append(_board_row(agency, record["id"] if record else None, state, active, reasons))
+    return rows, total
+
+
+async def board_summary(ctx: TenantContext, as_of: date, filters: BoardFilters) -> BoardSummary:
+    """The board's counts: one grouped SQL query (level, required, record key) when the records are current."""
+    from piccolo.query.functions.aggregate import Count
+    from piccolo.querystring import QueryString
+
+    if not await _board_in_sql(ctx, as_of):
+        return summarize(await board(ctx, as_of, filters), as_of)
+    deadline = await conversion_deadline(ctx)
+    conds = await _sql_conditions(ctx, as_of, filters, deadline)
+    key_sql, key_params = _summary_key(as_of, deadline)
+    query = ctx.scope(Agency).select(Agency.level, Agency.required, QueryString(key_sql, *key_params, alias="k"),
+                                     Count(alias="n"))
+    for cond in conds:
+        query = query.where(cond)
+    groups = await query.group_by(Agency.level, Agency.required, QueryString('"k"'))  # the key, by its alias
+
+    def empty() -> dict[str, int]:
+        return {s: 0 for s in rules.STATUSES}
+
+    by_status, by_version = empty(), {"2008": 0, "2015": 0, "none": 0}
+    by_level = {lvl: empty() for lvl in LEVEL_ORDER}
+    by_required = {"required": empty(), "voluntary": empty()}
+    by_reason = {r: 0 for r in rules.OVERDUE_REASONS}
+    total = reannouncement = overdue = 0
+    for g in groups:
+        status, version, reann, *flags = g["k"].split("|")
+        n = g["n"]
+        total += n
+        by_status[status] += n
+        by_version[version] = by_version.get(version, 0) + n
+        if g["level"] in by_level:
+            by_level[g["level"]][status] += n
+        by_required["required" if g["required"] else "voluntary"][status] += n
+        reannouncement += n if reann == "1" else 0
+        overdue += n if "1" in flags else 0
+        for reason, flag in zip(rules.OVERDUE_REASONS, flags):
+            by_reason[reason] += n if flag == "1" else 0
+
+    def breakdown(counts: dict[str, int]) -> Breakdown:
+        return Breakdown(total=sum(counts.values()), by_status=counts)
+
+    return BoardSummary(
+        as_of=as_of, total=total, by_status=by_status,
+        by_level={lvl: breakdown(c) for lvl, c in by_level.items()},
+        by_required={k: breakdown(c) for k, c in by_required.items()},
+        by_version=by_version, reannouncement_due=reannouncement, overdue=overdue, overdue_by_reason=by_reason,
+    )

@@ -52,6 +52,11 @@ async def _person(ctx: TenantContext, name: str, agency_id: uuid.UUID | None, po
 
 
 async def seed(ctx: TenantContext, agencies: dict[str, uuid.UUID]) -> None:
+    with services.quiet():  # 2024's history: nobody is notified of it today
+        await _seed(ctx, agencies)
+
+
+async def _seed(ctx: TenantContext, agencies: dict[str, uuid.UUID]) -> None:
     if await ctx.scope(InspectionPlan).count().where(InspectionPlan.year == YEAR):
         return
     system = get_plugin_system()

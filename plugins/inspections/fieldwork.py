@@ -15,12 +15,11 @@ from typing import Any
 from core.agencies.tables import Agency
 from core.db import transaction
 from core.errors import Conflict, NotFound, Unprocessable
-from core.notifications.notify import notify
 from core.people.tables import Person
 from core.tenancy.context import TenantContext
 from plugins.inspections import NAME
 from plugins.inspections.schemas import MemberRead, TeamRead, VisitRead
-from plugins.inspections.services import ART40_FROM, FORMS_VI, _lock, dump, load, now, vi_date
+from plugins.inspections.services import send, ART40_FROM, FORMS_VI, _lock, dump, load, now, vi_date
 from plugins.inspections.tables import InspectionPlan, InspectionTeam, InspectionTeamMember, InspectionVisit
 
 FACT = "training.valid_internal_auditor"
@@ -212,7 +211,7 @@ async def _notify_visit(ctx: TenantContext, visit: dict[str, Any], kind: str, ex
         if person_ids:
             people = await ctx.scope(Person).select(Person.user_id).where(Person.id.is_in(person_ids))
             recipients += [p["user_id"] for p in people if p["user_id"] is not None]
-    await notify(ctx, kind=f"{NAME}.{kind}", recipients=recipients, agency_id=visit["agency_id"],
+    await send(ctx, kind=f"{NAME}.{kind}", recipients=recipients, agency_id=visit["agency_id"],
                  link=f"{NAME}/visits/{visit['id']}",
                  data={"agency": agency["name"], "date": vi_date(visit["scheduled_on"]),
                        "form": FORMS_VI[visit["form"]], **extra},

@@ -20,12 +20,11 @@ import msgspec
 from core.agencies.tables import Agency
 from core.db import transaction
 from core.errors import Conflict, NotFound, Unprocessable
-from core.notifications.notify import notify
 from core.tenancy.context import TenantContext
 from core.tenancy.guards import enabled_modules
 from plugins.inspections import NAME, checklist
 from plugins.inspections.schemas import ActionRead, FindingRead, RecordRead, TemplateRead
-from plugins.inspections.services import _lock, add_months, dump, load, vi_date
+from plugins.inspections.services import send, _lock, add_months, dump, load, vi_date
 from plugins.inspections.tables import (
     InspectionChecklistTemplate,
     InspectionCorrectiveAction,
@@ -33,9 +32,6 @@ from plugins.inspections.tables import (
     InspectionRecord,
     InspectionVisit,
 )
-
-OPEN_FINDING = ("open", "action_reported", "deferred")
-
 
 # ------------------------------------------------------------------------------------------------ template
 
@@ -246,7 +242,7 @@ async def sign_record(ctx: TenantContext, record_id: uuid.UUID, data: Any) -> di
         if visit["status"] == "scheduled":
             await ctx.scope(InspectionVisit).update(visit["id"], {"status": "done"}, action="complete")
         agency = await ctx.scope(Agency).get(row["agency_id"])
-        await notify(ctx, kind=f"{NAME}.record_signed", recipients=["agency_officer", "inspector"],
+        await send(ctx, kind=f"{NAME}.record_signed", recipients=["agency_officer", "inspector"],
                      agency_id=row["agency_id"], link=f"{NAME}/records/{record_id}",
                      data={"agency": agency["name"], "count": len(findings), "due": vi_date(due)},
                      dedup_key=f"{NAME}:record_signed:{record_id}")
@@ -314,7 +310,7 @@ async def report_action(ctx: TenantContext, finding_id: uuid.UUID, data: Any) ->
             "description": data.description, "on_time": reported_on <= finding["due_on"], "status": "reported"})
         await ctx.scope(InspectionFinding).update(finding_id, {"status": "action_reported"}, action="report")
         agency = await ctx.scope(Agency).get(finding["agency_id"])
-        await notify(ctx, kind=f"{NAME}.action_reported", recipients=["inspector"], agency_id=finding["agency_id"],
+        await send(ctx, kind=f"{NAME}.action_reported", recipients=["inspector"], agency_id=finding["agency_id"],
                      link=f"{NAME}/findings/{finding_id}", data={"agency": agency["name"]},
                      dedup_key=f"{NAME}:action_reported:{action['id']}")
     return action
@@ -342,7 +338,7 @@ async def decide_action(ctx: TenantContext, action_id: uuid.UUID, data: Any) -> 
             "status": finding_status, "closed_on": decided_on if data.decision == "accept" else None},
             action=data.decision)
         agency = await ctx.scope(Agency).get(action["agency_id"])
-        await notify(ctx, kind=f"{NAME}.action_decided", recipients=["agency_officer"], agency_id=action["agency_id"],
+        await send(ctx, kind=f"{NAME}.action_decided", recipients=["agency_officer"], agency_id=action["agency_id"],
                      link=f"{NAME}/findings/{action['finding_id']}",
                      data={"agency": agency["name"], "decision": {"accept": "được chấp nhận",
                                                                   "not_accept": "không được chấp nhận",

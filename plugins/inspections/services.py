@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import calendar
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import msgspec
 
 from core.agencies.tables import Agency
 from core.db import is_sqlite, transaction
-from core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable
 from core.notifications.notify import notify
-from core.people.tables import Person
 from core.tenancy.context import TenantContext
-from plugins.inspections import NAME, checklist
+from plugins.inspections import NAME
 from plugins.inspections.schemas import (
     Coverage,
     LineIn,
@@ -30,22 +31,29 @@ from plugins.inspections.schemas import (
     PlanRead,
     Reason,
 )
-from plugins.inspections.tables import (
-    InspectionChecklistTemplate,
-    InspectionCorrectiveAction,
-    InspectionFinding,
-    InspectionPlan,
-    InspectionPlanLine,
-    InspectionRecord,
-    InspectionSettings,
-    InspectionTeam,
-    InspectionTeamMember,
-    InspectionVisit,
-)
+from plugins.inspections.tables import InspectionPlan, InspectionPlanLine, InspectionSettings
 
 ART40_FROM = date(2016, 6, 1)  # Art. 40: from this day a team member needs a QMS internal-auditor certificate
 OPEN_PLAN = ("draft", "submitted")
 FORMS_VI = {"on_site": "Kiểm tra tại chỗ", "documents": "Kiểm tra hồ sơ, tài liệu"}
+
+
+_QUIET: ContextVar[bool] = ContextVar("inspections_quiet", default=False)
+
+
+async def send(ctx: TenantContext, **kwargs: Any) -> None:
+    """notify(), except while demo history is being seeded (past events are not news)."""
+    if not _QUIET.get():
+        await notify(ctx, **kwargs)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def now() -> datetime:
@@ -72,7 +80,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def vi_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    return f"{day.day:02d}/{day.month:02d}/{day.year}" if day else ""
 
 
 def share_count(n: int, num: int, den: int) -> int:
@@ -368,7 +376,7 @@ async def transition(ctx: TenantContext, plan_id: uuid.UUID, action: str, data: 
             row = await ctx.scope(InspectionPlan).update(plan_id, {"status": "submitted",
                                                                    "history": _history(plan, ctx, "submitted")},
                                                          action="submit")
-            await notify(ctx, kind=f"{NAME}.plan_submitted", data={"year": plan["year"]},
+            await send(ctx, kind=f"{NAME}.plan_submitted", data={"year": plan["year"]},
                          link=f"{NAME}/plans/{plan_id}", dedup_key=f"{NAME}:plan_submitted:{plan_id}:{len(load(plan['history']))}")
             return row
         if action == "return":
@@ -389,7 +397,7 @@ async def transition(ctx: TenantContext, plan_id: uuid.UUID, action: str, data: 
                 "status": "approved", "decision_number": data.decision_number, "decision_date": data.decision_date,
                 "decision_signer": data.decision_signer,
                 "history": _history(plan, ctx, "approved", data.decision_number)}, action="approve")
-            await notify(ctx, kind=f"{NAME}.plan_approved", recipients=["tenant_admin", "inspector"],
+            await send(ctx, kind=f"{NAME}.plan_approved", recipients=["tenant_admin", "inspector"],
                          data={"year": plan["year"], "number": data.decision_number},
                          link=f"{NAME}/plans/{plan_id}", dedup_key=f"{NAME}:plan_approved:{plan_id}")
             return row

@@ -4,6 +4,7 @@
   whose code ends in "-TDC" and are open today; a province without one uses its first agency): one valid, one
   expiring within 60 days, one expired; and an awareness session open for registration that starts in 7 days,
   with the province's communes (or first agencies) invited.
+- Lạng Sơn: the members of the 2024 inspection team took the internal-auditor course in May 2022.
 - Bắc Ninh (with Bắc Giang's history): seed 004 — from Q3 2021 the Sở KH&CN Bắc Giang trained the communes of its
   10 districts and city on maintaining and improving the QMS; Lạng Giang's conference and Việt Yên's (for its 19
   communes) have invented participants, attendance and certificates "n/2021/CN-TĐC".
@@ -38,6 +39,16 @@ LANG_GIANG_COMMUNES = ["thị trấn Vôi", "thị trấn Kép", "xã Tân Dĩnh
                        "xã Tân Thanh", "xã Yên Mỹ"]
 
 
+# Lạng Sơn's 2024 inspection team (Decision 02/QĐ-BCĐISO of 07/03/2024, head Trần Quốc Anh; the other names are
+# those the inspections demo invents): Art. 40 wants every member to hold a valid internal-auditor certificate, so
+# they took the course in 2022 (valid through 2025).
+LANG_SON_TEAM = [("Trần Quốc Anh", "LS-SKHCN", "Phó Giám đốc Sở Khoa học và Công nghệ"),
+                 ("Hoàng Thị Lan", "LS-TDC", "Chi cục trưởng Chi cục Tiêu chuẩn Đo lường Chất lượng"),
+                 ("Nguyễn Văn Hùng", "LS-VP", "Chuyên viên Văn phòng UBND tỉnh"),
+                 ("Lương Thị Mai", "LS-SNV", "Chuyên viên Sở Nội vụ"),
+                 ("Vi Thị Hà", "LS-TDC", "Chuyên viên Chi cục Tiêu chuẩn Đo lường Chất lượng")]
+
+
 class Names:
     """Deterministic invented names, never the same twice in one province."""
 
@@ -54,11 +65,22 @@ async def _person(ctx: TenantContext, names: Names, agency_id: uuid.UUID, positi
     for _ in range(50):
         try:
             return await services.add_person(ctx, NewPerson(full_name=names.next(), agency_id=agency_id,
-                                                            position=position), action="seed")
+                                                            position=position))
         except Exception as exc:  # the same invented name in the same agency: take the next
             if getattr(exc, "status_code", None) != 409:
                 raise
     raise RuntimeError("no free demo name")
+
+
+async def _named_person(ctx: TenantContext, name: str, agency_id: uuid.UUID, position: str) -> dict[str, Any]:
+    """The open person of that name in that agency (another module's demo may have added them), or a new one."""
+    from core.people.tables import Person
+    from core.text import fold
+
+    found = await ctx.scope(Person).select().where(
+        (Person.full_name_folded == fold(name, services.PERSON_NAME_MAX)) & (Person.agency_id == agency_id)
+        & Person.closed_on.is_null()).first()
+    return found or await services.add_person(ctx, NewPerson(full_name=name, agency_id=agency_id, position=position))
 
 
 async def _run_session(ctx: TenantContext, today: date, *, kind: dict[str, Any], title: str, starts_on: date,
@@ -101,6 +123,13 @@ async def seed(ctx: TenantContext, agencies: dict[str, uuid.UUID], today: date |
     names = Names(len(ctx.tenant.code))
     if "BG" in agencies:
         await _bac_giang_2021(ctx, agencies, rows, kinds, names, today)
+    if all(code in agencies for _, code, _ in LANG_SON_TEAM):
+        team = [await _named_person(ctx, name, agencies[code], position) for name, code, position in LANG_SON_TEAM]
+        await _run_session(ctx, today, kind=kinds["INTERNAL_AUDITOR"],
+                           title="Lớp đào tạo đánh giá viên nội bộ HTQLCL cho thành viên Đoàn kiểm tra ISO tỉnh",
+                           starts_on=date(2022, 5, 17), ends_on=date(2022, 5, 18), place="Sở Khoa học và Công nghệ",
+                           organiser=agencies["LS-TDC"], locality=[], label="Ban Chỉ đạo ISO tỉnh", trainers=[],
+                           people=team)
     await _inspectors(ctx, open_today or agencies, kinds, names, today)
     await _upcoming(ctx, open_today or agencies, rows, kinds, today)
 

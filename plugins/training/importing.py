@@ -153,6 +153,10 @@ async def plan(ctx: TenantContext, session: dict[str, Any], rows: list[Row], tod
     used: dict[uuid.UUID, int] = {}
     for inv in invitations:
         used[inv["id"]] = await services._used_quota(ctx, session["id"], invitations, inv)
+    emails = {v.lower() for v in (r.values.get("email", "") for r in rows) if v}
+    owners = {p["email"]: p for p in await ctx.scope(Person).select(Person.id, Person.email, Person.closed_on).where(
+        Person.email.is_in(sorted(emails) or [""])) if p["closed_on"] is None or p["closed_on"] > today}
+    seen_emails: dict[str, int] = {}
     seen: dict[Any, int] = {}
     planned: list[Planned] = []
     for row in rows:
@@ -196,6 +200,15 @@ async def plan(ctx: TenantContext, session: dict[str, Any], rows: list[Row], tod
             err("phone", f"{phone!r} is not a phone number")
         if len(errors) > before:
             continue
+        if person is None and email:
+            owner = owners.get(email.lower())
+            if owner is not None:
+                err("email", f"the email {email!r} belongs to another person of this province")
+                continue
+            if email.lower() in seen_emails:
+                err("email", f"the email {email!r} is also on line {seen_emails[email.lower()]}")
+                continue
+            seen_emails[email.lower()] = row.line
         identity = person["id"] if person else (agency["id"], fold(name, services.PERSON_NAME_MAX))
         if identity in seen:
             err("full_name", f"the same person is on line {seen[identity]}")
@@ -259,7 +272,7 @@ async def run_import(ctx: TenantContext, session_id: uuid.UUID, upload: Any, dry
         for item in planned:
             person = item.person
             if person is None:
-                person = await services.add_person(ctx, NewPerson(**item.new), action="import")
+                person = await services.add_person(ctx, NewPerson(**item.new))
                 created += 1
             key = f"{session['id']}:{person['id']}"
             values = {"agency_id": person["agency_id"], "full_name": person["full_name"],

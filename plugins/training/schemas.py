@@ -142,6 +142,7 @@ class SessionRead(msgspec.Struct):
     closed_on: date | None
     registered: int
     certificates_issued: int = 0
+    registration_open: bool = False  # open, before the closing date and the last day, below capacity
 
 
 class TransitionResult(msgspec.Struct):

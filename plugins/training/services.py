@@ -23,9 +23,11 @@ from core.agencies.tables import Agency
 from core.db import is_sqlite, transaction
 from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from core.notifications.notify import notify
+from core.people import services as people
+from core.people.schemas import PersonCreate
 from core.people.tables import Person
 from core.schemas import to_struct
-from core.tenancy.context import TenantContext
+from core.tenancy.context import TenantContext, system_context
 from core.text import fold, like_pattern
 from plugins.training import NAME
 from plugins.training.schemas import (
@@ -113,15 +115,18 @@ def kind_key(tenant_id: uuid.UUID, code: str) -> str:
 
 
 async def ensure_catalogue(ctx: TenantContext) -> None:
-    """Give a province the default catalogue the first time it is needed (idempotent, safe when concurrent)."""
-    if await ctx.scope(TrainingKind).count():
+    """Give a province the default catalogue the first time it is needed: when the module is enabled (a tenant
+    event, delivered by the workers after the switch committed) or at the first read or write of the catalogue,
+    whichever comes first. Written by the system (audited as such); idempotent and safe when concurrent."""
+    if ctx.read_only or await ctx.scope(TrainingKind).count():
         return
+    system = system_context(ctx.tenant, "training-catalogue")
     try:
         async with transaction():
-            if await ctx.scope(TrainingKind).count():
+            if await system.scope(TrainingKind).count():
                 return
             for kind in DEFAULT_KINDS:
-                await ctx.scope(TrainingKind).insert({
+                await system.scope(TrainingKind).insert({
                     **kind, "code_key": kind_key(ctx.tenant.id, kind["code"]),
                     "name_folded": fold(kind["name"], 255)}, action="seed")
     except Exception as exc:
@@ -130,6 +135,7 @@ async def ensure_catalogue(ctx: TenantContext) -> None:
 
 
 async def list_kinds(ctx: TenantContext, active: bool | None = None) -> list[dict[str, Any]]:
+    await ensure_catalogue(ctx)
     query = ctx.scope(TrainingKind).select().order_by(TrainingKind.code)
     if active is not None:
         query = query.where(TrainingKind.active == active)
@@ -137,6 +143,7 @@ async def list_kinds(ctx: TenantContext, active: bool | None = None) -> list[dic
 
 
 async def get_kind(ctx: TenantContext, kind_id: Any) -> dict[str, Any]:
+    await ensure_catalogue(ctx)
     return await ctx.scope(TrainingKind).get(kind_id, label="training kind")
 
 
@@ -293,12 +300,15 @@ async def session_reads(ctx: TenantContext, rows: Sequence[dict[str, Any]]) -> l
                 TrainingCertificate.session_id.is_in(ids)).group_by(TrainingCertificate.session_id):
             certs[r["session_id"]] = r["n"]
     result = []
+    today = date.today()
     for r in rows:
         kind = kinds.get(r["kind_id"], {"code": "", "name": ""})
         result.append(to_struct({
             **r, "locality_ids": _uuids(r["locality_ids"]), "trainer_ids": _uuids(r["trainer_ids"]),
             "kind_code": kind["code"], "kind_name": kind["name"], "days": session_days(r),
             "registered": counts.get(r["id"], 0), "certificates_issued": certs.get(r["id"], 0),
+            "registration_open": r["status"] == "open" and counts.get(r["id"], 0) < r["capacity"]
+            and today <= r["ends_on"] and (r["registration_closes_on"] is None or today <= r["registration_closes_on"]),
         }, SessionRead))
     return result
 
@@ -568,10 +578,10 @@ async def invitation_reads(ctx: TenantContext, session_id: uuid.UUID) -> list[di
 PERSON_NAME_MAX = Person.full_name_folded.length
 
 
-async def add_person(ctx: TenantContext, data: NewPerson, *, action: str = "create") -> dict[str, Any]:
-    """Add a person to the province's directory (the rules of the people directory: an agency of the tenant,
-    an agency officer only for its own agency and sub-units, no second open person of the same name in the same
-    agency)."""
+async def add_person(ctx: TenantContext, data: NewPerson) -> dict[str, Any]:
+    """Add a person to the province's directory through the people directory's own service (its rules: an agency
+    of the tenant, an agency officer only for its own agency and sub-units, one open person per email), refusing
+    also a second open person of the same (accent-folded) name in the same agency: that one is not missing."""
     agency = await ctx.ensure_agency(data.agency_id, write=True)
     name = " ".join(data.full_name.split())
     if not name:
@@ -582,10 +592,9 @@ async def add_person(ctx: TenantContext, data: NewPerson, *, action: str = "crea
     if same is not None:
         raise Conflict(f"{name} is already in the directory for {agency['name']} (id {same['id']})",
                        field="full_name", person_id=str(same["id"]))
-    return await ctx.scope(Person).insert({
-        "full_name": name, "full_name_folded": folded, "agency_id": agency["id"], "position": data.position.strip(),
-        "email": data.email.strip().lower() if data.email else None, "phone": data.phone.strip() if data.phone else None,
-    }, action=action)
+    return await people.create(ctx, PersonCreate(full_name=name, agency_id=agency["id"],
+                                                  position=data.position.strip(), email=data.email,
+                                                  phone=data.phone.strip() if data.phone else None))
 
 
 # ------------------------------------------------------------------------------------------------ registration

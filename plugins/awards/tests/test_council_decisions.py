@@ -172,6 +172,11 @@ async def test_decision_issue_locks_and_documents_parse_back(api: Api) -> None:
     assert (await api.get(f"/agencies/{api.t.agencies['D1']}/history")).json()["total"] == 1
     assert (await api.get(f"/people/{person}/history")).json()["items"][0]["position"] == "Thư ký ISO"
     assert_problem(await api.get(f"/people/{uuid.uuid4()}/history"), 404)
+    from core.plugins import get_plugin_system
+
+    sheet = await get_plugin_system().facts(await api.t.ctx(), people=[uuid.UUID(person)], on=date(2025, 1, 1))
+    assert sheet.value(uuid.UUID(person), "awards.history") == [
+        {"year": 2024, "form": "bang_khen_ubnd_tinh", "level": "province", "decision": "112/QĐ-UBND"}]
     r = await api.get("/history.csv", year=2024)
     lines = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert lines[0][:3] == ["Năm", "Đối tượng", "Tên tập thể / Họ và tên"] and len(lines) == 3

@@ -32,6 +32,10 @@ async def test_lang_son_demo(client: Any, make_tenant: Any) -> None:
     decisions = (await api.get("/decisions", year=2015)).json()["items"]
     assert [(d["number"], d["status"], d["collectives"], d["form_code"]) for d in decisions] == [
         ("112/QĐ-UBND", "issued", 2, "bang_khen_ubnd_tinh")]
+    found = (await api.get("/decisions", q="112/qd-ubnd")).json()["items"]
+    assert [d["number"] for d in found] == ["112/QĐ-UBND"]
+    assert (await api.get("/decisions", q="2315/QĐ")).json()["total"] == 1
+    assert (await api.get("/decisions", q="4")).json()["total"] == 0  # the tenant's id in the key is not searched
     names = sorted(a["awardee_name"] for a in decisions[0]["awardees"])
     assert names == ["Sở Khoa học và Công nghệ", "Sở Tư pháp"]
     statuses = sorted(p["status"] for p in (await api.get("/proposals", year=2024, limit=100)).json()["items"])

@@ -133,3 +133,29 @@ async def test_merge_rewrites_codes_numbers_and_settings(make_tenant: Any) -> No
     assert len(settings) == 1 and settings[0]["tenant_id"] == target.id
     again = await reporting.merge(replace(merge, dry_run=False))  # nothing left to move
     assert again.moved == {"awards_form": 0, "awards_decision": 0} and again.conflicts == ()
+
+
+async def test_merge_through_the_platform(client: Any, make_tenant: Any, platform_users: Any) -> None:
+    """The real merge (core calls the hook, then moves every row): both provinces' awards end up in the target,
+    each form and decision still reachable, the target's settings kept."""
+    target, source = await make_tenant(modules=["awards"]), await make_tenant(modules=["awards"])
+    for t in (target, source):
+        await demo.seed(await t.ctx(), t.agencies)
+    await Api(client, target).patch("/settings", {"approval_threshold_percent": 60})
+    body = {"sources": [source.code], "effective_on": "2025-07-01"}
+    dry = await client.post(target.url("/merge"), headers=platform_users["platform_admin"], json=body)
+    assert dry.status_code in (200, 201), dry.text
+    mine = [c for c in dry.json()["conflicts"] if c["module"] == "awards"]
+    assert sorted(c["kind"] for c in mine) == ["award_form_code"] * 4 + ["decision_number", "setting"]
+    done = await client.post(target.url("/merge"), headers=platform_users["platform_admin"],
+                             json={**body, "dry_run": False})
+    assert done.status_code in (200, 201), done.text
+    api = Api(client, target)
+    assert (await api.get("/forms")).json()["total"] == 8
+    decisions = (await api.get("/decisions", year=2024)).json()["items"]
+    assert [d["number"] for d in decisions] == ["2315/QĐ-UBND", "2315/QĐ-UBND"]
+    assert all(d["form_code"].startswith("bang_khen_ubnd_tinh") for d in decisions)
+    assert (await api.get("/history", year=2024)).json()["total"] == 2
+    assert (await api.get("/settings")).json()["approval_threshold_percent"] == 60
+    statuses = sorted(p["status"] for p in (await api.get("/proposals", limit=100)).json()["items"])
+    assert statuses.count("draft") == 2 and len(statuses) == 12

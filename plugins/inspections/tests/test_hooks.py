@@ -37,6 +37,10 @@ async def test_demo_tells_the_2024_story_with_every_state(api: Any, tenant: Any)
     assert {"accepted", "not_accepted", "deferred", "reported"} <= set(actions)
     await demo.seed(await tenant.ctx(), dict(tenant.agencies))  # idempotent
     assert (await api.ok("get", "/plans?year=2024"))["total"] == 1
+    from plugins.inspections.tests.conftest import notifications
+
+    for kind in ("plan_submitted", "plan_approved", "visit_scheduled", "record_signed", "action_reported"):
+        assert await notifications(tenant, f"inspections.{kind}") == []  # 2024's history is not news
 
 
 async def test_facts_answer_for_agencies(api: Any, tenant: Any) -> None:

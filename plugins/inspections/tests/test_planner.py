@@ -41,3 +41,39 @@ async def test_accepting_a_proposal_creates_a_draft_that_submits(api: Any) -> No
     assert d1["form"] == "on_site" and d1["reasons"][0]["code"] == "never_on_site" and d1["expected_month"] == 4
     assert (await api.post(f"/plans/{plan['id']}/submit")).status_code in (200, 201)
     assert (await api.post("/plans/2024/proposal", {"create_draft": True})).status_code == 409
+
+
+async def test_risk_reasons_from_history_and_certification_facts(api: Any) -> None:
+    from plugins.inspections.tests.conftest import signed_record
+    from plugins.inspections.tests.test_records import cert
+
+    await signed_record(api, agency="D2", day="2022-04-04", findings=(("QD3", "major"),))
+    for kind, on, extra in [("build_started", "2019-01-10", {"scope": ["Cấp phép"]}), ("apply_started", "2019-03-01", {}),
+                            ("internal_audit", "2019-06-03", {"result": "Phù hợp"}),
+                            ("management_review", "2019-06-17", {}),
+                            ("head_confirmed", "2019-06-24", {"confirmed_by": "Giám đốc"}),
+                            ("announced", "2019-07-01", {"decision_number": "12/QĐ", "signer": "Giám đốc"})]:
+        await cert(api, "D1", kind, on, **extra)
+    proposal = await api.ok("post", "/plans/2024/proposal", {"months": [4]})
+    by_code = {l["agency_code"]: l for l in proposal["lines"]}
+    d2 = {r["code"]: r for r in by_code["D2"]["reasons"]}
+    assert d2["years_since_on_site"]["text"] == "Đã 2 năm kể từ lần kiểm tra tại chỗ gần nhất (04/04/2022)"
+    assert d2["last_result"]["text"] == "Lần kiểm tra gần nhất (tại chỗ, 04/04/2022) có điểm không phù hợp nặng"
+    assert d2["overdue_actions"]["points"] == 15 and d2["open_findings"]["points"] == 5
+    assert d2["not_announced"]["text"] == "Chưa công bố HTQLCL phù hợp TCVN ISO 9001"
+    d1 = {r["code"] for r in by_code["D1"]["reasons"]}
+    assert "not_announced" not in d1 and "certification_overdue" in d1 and "never_on_site" in d1
+    assert [l["agency_code"] for l in proposal["lines"]] == ["D2", "P", "D1"]
+    assert [l["agency_code"] for l in proposal["lines"] if l["form"] == "on_site"] == ["D2"]
+    assert not proposal["warnings"]
+
+
+async def test_without_certification_the_proposal_warns(client: Any, make_tenant: Any) -> None:
+    from plugins.inspections.tests.conftest import Api
+
+    api = Api(client, await make_tenant(modules=["inspections"]))
+    proposal = await api.ok("post", "/plans/2024/proposal", {"months": [4]})
+    assert proposal["warnings"] and "certification" in proposal["warnings"][0]
+    assert all(r["code"] == "never_on_site" for l in proposal["lines"] for r in l["reasons"])
+    r = await api.post("/records", {"visit_id": "00000000-0000-0000-0000-000000000000"})
+    assert r.status_code == 404

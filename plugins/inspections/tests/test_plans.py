@@ -94,3 +94,15 @@ async def test_unknown_and_inactive_agencies_are_refused(api: Any) -> None:
     assert r.status_code == 404
     r = await api.post("/plans", {"year": 2009, "lines": lines(api, D1="on_site")})
     assert r.status_code == 400 or r.status_code == 422
+
+
+async def test_two_submits_at_once_give_one_submit_and_one_409(api: Any) -> None:
+    import asyncio
+
+    plan = await api.ok("post", "/plans", {"year": 2024, "lines": lines(api, P="documents", D1="on_site",
+                                                                      D2="documents")})
+    first, second = await asyncio.gather(api.post(f"/plans/{plan['id']}/submit"),
+                                         api.post(f"/plans/{plan['id']}/submit"))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    history = (await api.ok("get", f"/plans/{plan['id']}"))["history"]
+    assert [h["action"] for h in history] == ["created", "submitted"]

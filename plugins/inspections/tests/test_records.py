@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from plugins.inspections.services import add_months
-from plugins.inspections.tests.conftest import make_person, signed_record
+from plugins.inspections.tests.conftest import signed_record
 
 
 def test_two_months_after_signing() -> None:

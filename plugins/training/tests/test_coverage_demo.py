@@ -169,3 +169,27 @@ async def test_merge_keeps_the_targets_counter_and_printed_numbers(api: Api, mak
     await closed_session(api, "D1", ["Sau Hợp Nhất"], date(year, 9, 1))
     page = await api.ok("get", f"/certificates?year={year}&q=sau hop nhat")
     assert page["items"][0]["number_text"] == f"2/{year}/CN-TĐC"
+
+
+async def test_demo_of_lang_son_qualifies_the_2024_inspection_team(api: Api) -> None:
+    ids: dict[str, uuid.UUID] = {}
+    for code, name, level, parent in (("LS", "UBND tỉnh Lạng Sơn", "province", None),
+                                      ("LS-SKHCN", "Sở Khoa học và Công nghệ", "department", "LS"),
+                                      ("LS-VP", "Văn phòng UBND tỉnh", "department", "LS"),
+                                      ("LS-SNV", "Sở Nội vụ", "department", "LS"),
+                                      ("LS-TDC", "Chi cục Tiêu chuẩn Đo lường Chất lượng", "unit", "LS-SKHCN")):
+        body = {"code": code, "name": name, "level": level, "valid_from": "2008-01-01"}
+        if parent:
+            body["parent_id"] = str(ids[parent])
+        r = await api.client.post(api.t.url("/agencies"), headers=api.t.headers(), json=body)
+        ids[code] = uuid.UUID(r.json()["id"])
+    head = await api.ok("post", "/people", {"full_name": "Trần Quốc Anh", "agency_id": str(ids["LS-SKHCN"]),
+                                            "position": "Phó Giám đốc"})  # as another module's demo adds him
+    ctx = await api.t.ctx()
+    await demo.seed(ctx, ids)
+    team = (await api.ok("get", "/certificates?year=2022&limit=50"))["items"]
+    assert sorted(c["number_text"] for c in team) == sorted(f"{n}/2022/CN-TĐC" for n in range(1, 6))
+    assert head["id"] in {c["person_id"] for c in team}
+    people = [uuid.UUID(c["person_id"]) for c in team]
+    sheet = await get_plugin_system().facts(ctx, people=people, on=date(2024, 3, 7))
+    assert all(sheet.value(p, "training.valid_internal_auditor") for p in people)

@@ -28,6 +28,8 @@ async def test_dry_run_reports_each_bad_row_and_the_real_run_is_all_or_nothing(a
     await api.move(s["id"], "open")
     known = await api.person("D1", "Nguyễn Văn Bình", "Chuyên viên")
     already = await api.person("D2", "Lê Thị Cúc")
+    await api.ok("post", "/people", {"full_name": "Mai Văn Kiên", "agency_id": str(api.t.agencies["D1"]),
+                                     "email": "k@stp.gov.vn"})
     await api.register(s["id"], already["id"])
     bad = ("Họ tên;Mã đơn vị;Chức vụ;Email\n"
            "Nguyen Van Binh;D1;Chuyên viên;\n"           # 2: found in the directory (accent-insensitive)
@@ -36,18 +38,21 @@ async def test_dry_run_reports_each_bad_row_and_the_real_run_is_all_or_nothing(a
            "Phạm Văn E;NOPE;;\n"                          # 5: unknown agency
            "Hoàng Thị G;D2;;not-an-email\n"               # 6: bad email
            "Trần Thị Dung;D2;;\n"                         # 7: repeated row
-           "Lê Thị Cúc;D2;;\n")                           # 8: already registered
+           "Lê Thị Cúc;D2;;\n"                            # 8: already registered
+           "Đinh Văn Hải;D2;;DUNG@stp.gov.vn\n"            # 9: the email of line 3
+           "Mai Văn Khôi;D2;;k@stp.gov.vn\n")              # 10: the email of someone in the directory
     before = await counts(api.t)
     r = await upload(api, s["id"], bad.encode())
     assert r.status_code == 200, r.text
     report = r.json()
-    assert report["dry_run"] and not report["valid"] and report["rows"] == 7 and report["registered"] == 0
+    assert report["dry_run"] and not report["valid"] and report["rows"] == 9 and report["registered"] == 0
     assert [(e["line"], e["field"]) for e in report["errors"]] == [
-        (4, "full_name"), (5, "agency_code"), (6, "email"), (7, "full_name"), (8, "full_name")]
+        (4, "full_name"), (5, "agency_code"), (6, "email"), (7, "full_name"), (8, "full_name"), (9, "email"),
+        (10, "email")]
     assert await counts(api.t) == before
     r = await upload(api, s["id"], bad.encode(), dry_run=False)
-    body = assert_problem(r, 422, contains="5 error(s)")
-    assert len(body["errors"]) == 5 and body["errors"][0]["line"] == 4
+    body = assert_problem(r, 422, contains="7 error(s)")
+    assert len(body["errors"]) == 7 and body["errors"][0]["line"] == 4
     assert await counts(api.t) == before  # nothing written, not even the good rows' people
 
     good = "\n".join(bad.splitlines()[:3]) + "\n"

@@ -136,7 +136,9 @@ async def test_registration_opens_closes_at_capacity_and_date(api: Api) -> None:
     assert reg["full_name"] == "Vũ Thị Lan" and reg["status"] == "registered" and reg["eligible"] is None
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", {"person_id": people[0]["id"]}), 409,
                    field="person_id")
+    assert (await api.ok("get", f"/sessions/{s['id']}"))["registration_open"]
     await api.register(s["id"], people[1]["id"])
+    assert not (await api.ok("get", f"/sessions/{s['id']}"))["registration_open"]  # full
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", {"person_id": people[2]["id"]}), 409,
                    contains="full")
     w = await api.ok("post", f"/registrations/{reg['id']}/withdraw", status=200)
@@ -205,6 +207,8 @@ async def test_agency_officers_register_only_their_staff_and_may_add_people(api:
     other = {"person": {**body["person"], "agency_id": str(api.t.agencies["D2"])}}
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", other, "agency_officer"), 403)
     assert_problem(await api.post("/people", body["person"], "agency_officer"), 409, field="full_name")
+    same_email = {**body["person"], "full_name": "Người khác"}  # the people directory's rule: one open person per email
+    assert_problem(await api.post("/people", same_email, "agency_officer"), 409, field="email")
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", {}), 400, field="person_id")
     both = {"person_id": outsider["id"], "person": body["person"]}
     assert_problem(await api.post(f"/sessions/{s['id']}/registrations", both), 400, field="person_id")
