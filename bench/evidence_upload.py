@@ -43,7 +43,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
+def wait_for(url: str, seconds: float = 300) -> None:  # a loaded machine starts slowly
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

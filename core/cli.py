@@ -117,7 +117,8 @@ def serve(host: str, port: int, server: str | None = None) -> None:
         raise click.ClickException(f"ISOGOV_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
     if server == "granian":
         from granian import Granian
-        from granian.constants import Interfaces, LogLevels
+        from granian.constants import Interfaces
+        from granian.log import LogLevels
 
         Granian("core.app:app_from_env", address=host, port=port, interface=Interfaces.ASGI, factory=True,
                 workers=1, log_level=LogLevels.warning, log_access=False).serve()

@@ -3,7 +3,8 @@
 Plan 329/QĐ-UBND of 16/02/2024; team 02/QĐ-BCĐISO of 07/03/2024 headed by Trần Quốc Anh, Phó Giám đốc Sở KH&CN;
 visits on 02/04/2024 (Sở Tư pháp, Sở Tài nguyên và Môi trường) and 04/04/2024 (Sở Giao thông Vận tải); findings
 and corrective actions in every state, exactly one overdue. In another province (or a test province) the same
-story is told with its own required agencies. Team members other than the head are invented names.
+story is told with its own required agencies. Team members other than the head are invented names; their 2024
+certificates are not in the training module, so they are recorded as "unknown" with a note saying why.
 """
 
 from __future__ import annotations
@@ -88,11 +89,11 @@ async def _seed(ctx: TenantContext, agencies: dict[str, uuid.UUID]) -> None:
         issuer="Ban Chỉ đạo ISO tỉnh", signer="Trưởng Ban Chỉ đạo ISO tỉnh", plan_id=plan["id"]))
     for name, code, position, role in TEAM:
         person = await _person(ctx, name, agencies.get(code, head_agency if role == "head" else None), position)
-        await fieldwork.add_member(ctx, system, team["id"], MemberIn(person_id=person, role=role))
+        await fieldwork.add_member(ctx, system, team["id"], MemberIn(person_id=person, role=role), art40=False)
     signed = []
     for agency_id, day in targets:
         visit, _ = await fieldwork.create_visit(ctx, system, VisitCreate(
-            agency_id=agency_id, form="on_site", scheduled_on=day, team_id=team["id"], plan_id=plan["id"]))
+            agency_id=agency_id, form="on_site", scheduled_on=day, team_id=team["id"], plan_id=plan["id"]), art40=False)
         rec = await records.create_record(ctx, system, RecordCreate(visit_id=visit["id"],
                                                                     number=f"{len(signed) + 1:02d}/BB-ĐKT"))
         signed.append((rec, day))

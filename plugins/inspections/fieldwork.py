@@ -121,7 +121,14 @@ def _team_days(team: dict[str, Any], visits: list[dict[str, Any]]) -> list[date]
     return [v["scheduled_on"] for v in visits if v["form"] == "on_site"] or [team["decision_date"]]
 
 
-async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: Any) -> dict[str, Any]:
+DEMO_NOTE = ("Dữ liệu mẫu năm 2024: chứng chỉ đánh giá viên nội bộ chưa được nhập vào module đào tạo; kiểm tra "
+             "thủ công theo Điều 40")
+
+
+async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: Any, *,
+                     art40: bool = True) -> dict[str, Any]:
+    """`art40=False` only for demo history, whose certificates were never recorded: the member is kept as
+    "unknown" with a note saying so, never as eligible."""
     team = await get_team(ctx, team_id)
     person = await ctx.scope(Person).get(data.person_id, label="person")
     if person["closed_on"] is not None and person["closed_on"] <= team["decision_date"]:
@@ -133,7 +140,10 @@ async def add_member(ctx: TenantContext, system: Any, team_id: uuid.UUID, data: 
             agency = await ctx.scope(Agency).get(visit["agency_id"])
             raise Conflict(f"{person['full_name']} thuộc {agency['name']}, cơ quan được Đoàn kiểm tra: không thể "
                            "tham gia kiểm tra chính cơ quan mình", field="person_id")
-    status, note = (await eligibility(ctx, system, [person["id"]], _team_days(team, visits)))[person["id"]]
+    if art40:
+        status, note = (await eligibility(ctx, system, [person["id"]], _team_days(team, visits)))[person["id"]]
+    else:
+        status, note = "unknown", DEMO_NOTE
     if status == "refused":
         raise Conflict(f"{person['full_name']} không đủ điều kiện thành viên Đoàn kiểm tra: {note}", field="person_id")
     agency_name = ""
@@ -186,7 +196,7 @@ async def visit_read(ctx: TenantContext, visit: dict[str, Any], warnings: list[s
 
 
 async def _check_team_for(ctx: TenantContext, system: Any, team_id: uuid.UUID, agency_id: uuid.UUID,
-                          day: date) -> list[str]:
+                          day: date, art40: bool = True) -> list[str]:
     """409 when a member works in the inspected agency or lacks the certificate on `day`; warnings otherwise."""
     team = await get_team(ctx, team_id)
     if team["year"] != day.year:
@@ -196,6 +206,8 @@ async def _check_team_for(ctx: TenantContext, system: Any, team_id: uuid.UUID, a
         if await _inside(ctx, m["agency_id"], agency_id):
             raise Conflict(f"{m['full_name']} thuộc {m['agency_name']}: không thể kiểm tra chính cơ quan mình",
                            field="team_id")
+    if not art40:
+        return []
     checks = await eligibility(ctx, system, [m["person_id"] for m in rows], [day])
     refused = [f"{m['full_name']}: {checks[m['person_id']][1]}" for m in rows if checks[m["person_id"]][0] == "refused"]
     if refused:
@@ -218,7 +230,8 @@ async def _notify_visit(ctx: TenantContext, visit: dict[str, Any], kind: str, ex
                  dedup_key=f"{NAME}:{kind}:{visit['id']}:{len(load(visit['history']))}")
 
 
-async def create_visit(ctx: TenantContext, system: Any, data: Any) -> tuple[dict[str, Any], list[str]]:
+async def create_visit(ctx: TenantContext, system: Any, data: Any, *,
+                       art40: bool = True) -> tuple[dict[str, Any], list[str]]:
     await ctx.ensure_agency(data.agency_id)
     year = data.scheduled_on.year
     await _check_plan(ctx, data.plan_id, year)
@@ -226,7 +239,7 @@ async def create_visit(ctx: TenantContext, system: Any, data: Any) -> tuple[dict
     if data.form == "on_site" and data.team_id is None:
         raise Unprocessable("an on-site visit needs a team (team_id)", field="team_id")
     if data.team_id is not None:
-        warnings = await _check_team_for(ctx, system, data.team_id, data.agency_id, data.scheduled_on)
+        warnings = await _check_team_for(ctx, system, data.team_id, data.agency_id, data.scheduled_on, art40)
     async with transaction():
         clash = await ctx.scope(InspectionVisit).select(InspectionVisit.id).where(
             (InspectionVisit.agency_id == data.agency_id) & (InspectionVisit.scheduled_on == data.scheduled_on)

@@ -4,7 +4,7 @@ on stored state (transitions, capacity, quotas, thresholds) in services.py."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -324,5 +324,3 @@ class History(msgspec.Struct):
     sessions: list[HistorySession]
     certificates: list[CertificateRead]
 
-
-__all__ = ["datetime"]

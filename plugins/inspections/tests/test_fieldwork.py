@@ -126,3 +126,25 @@ async def test_visits_notify_move_and_cancel(api: Any, tenant: Any) -> None:
     paper = await api.ok("post", "/visits", {"agency_id": api.agency("D2"), "form": "documents",
                                              "scheduled_on": "2024-05-15"})
     assert paper["team_id"] is None and paper["form"] == "documents"
+
+
+async def test_with_the_training_module_on_a_member_without_certificate_is_refused(client: Any,
+                                                                                    make_tenant: Any) -> None:
+    """The real training module (enabled with every installed module) answers the Art. 40 fact."""
+    from core.plugins import get_plugin_system
+    from plugins.inspections import demo
+    from plugins.inspections.tests.conftest import Api
+
+    if "training" not in get_plugin_system().module_names():
+        return  # the check above (FakeTraining) covers the rule without it
+    t = await make_tenant()
+    api = Api(client, t)
+    team = await api.ok("post", "/teams", {"year": 2024, "decision_number": "06/QĐ-BCĐISO",
+                                           "decision_date": "2024-03-07", "issuer": "BCĐ ISO"})
+    nobody = await make_person(t, "Người chưa học", "P")
+    r = await api.post(f"/teams/{team['id']}/members", {"person_id": nobody})
+    assert r.status_code == 409 and "Điều 40" in r.json()["detail"] and "chứng chỉ" in r.json()["detail"]
+    await demo.seed(await t.ctx(), dict(t.agencies))  # demo history still tells its story with training on
+    seeded = next(x for x in (await api.ok("get", "/teams?year=2024"))["items"]
+                  if x["decision_number"] == "02/QĐ-BCĐISO")
+    assert len(seeded["members"]) == 5 and {m["eligibility"] for m in seeded["members"]} == {"unknown"}
