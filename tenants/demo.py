@@ -1,15 +1,18 @@
-"""The three demo provinces of DOMAIN.md, their agencies and demo logins. Idempotent: existing tenants are kept.
+"""The demo provinces of DOMAIN.md, their agencies and demo logins. Idempotent: existing tenants are kept.
 
 Facts from the seeds: Lạng Sơn's 2024 inspection visited Sở Tư pháp, Sở Tài nguyên và Môi trường and Sở Giao
 thông Vận tải; Bắc Ninh absorbed Bắc Giang (Việt Yên district's 19 communes); Hưng Yên absorbed Thái Bình (41
-required agencies). Districts were abolished and the two provinces merged on 2025-07-01: their agencies are kept
-as closed history (valid_to = 2025-07-01), never deleted. Some names of units are invented for the demo.
+required agencies). The demo is honest about 2025: Bắc Giang and Thái Bình are seeded as provinces of their own
+with their history before the reform, then the real merge (tenants.merge) moves them into Bắc Ninh and Hưng Yên
+on 2025-07-01 and the real restructuring (core.agencies.restructure) abolishes their districts, merges Việt
+Yên's communes into wards and their departments into the merged province's. What closed stays as history
+(valid_to = 2025-07-01) linked to its successor, never deleted. Some names of units are invented for the demo.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -87,7 +90,21 @@ def bac_ninh() -> list[A]:
     for code, name in VIET_YEN_COMMUNES:
         rows.append(A(f"BG-VY-{code}", name, "commune", "BG-VY", required=False, valid_from=date(2017, 1, 1),
                       valid_to=MERGER))
+    for code, name, _ in VIET_YEN_WARDS:  # the wards the communes were merged into on 2025-07-01
+        rows.append(A(code, name, "commune", "BN", required=False, valid_from=MERGER))
     return rows
+
+
+VIET_YEN_WARDS = [  # invented grouping, after the 2025 reform's wards
+    ("BN-P-VIETYEN", "UBND phường Việt Yên", ("BICHDONG", "HONGTHAI", "TANGTIEN")),
+    ("BN-P-NENH", "UBND phường Nếnh", ("NENH", "QUANGCHAU", "QUANGMINH", "NINHSON")),
+    ("BN-P-VANHA", "UBND phường Vân Hà", ("VANHA", "VANTRUNG", "TIENSON")),
+    ("BN-P-TULAN", "UBND phường Tự Lạn", ("TULAN", "BICHSON", "VIETTIEN", "HUONGMAI")),
+    ("BN-P-TAMGIANG", "UBND phường Tam Giang", ("HOANGNINH", "MINHDUC", "NGHIATRUNG", "THUONGLAN", "TRUNGSON")),
+]
+# Thái Bình's departments with no namesake in Hưng Yên: where the 2025 reform put their work
+THAI_BINH_INTO = {"TB-SNNPTNT": "HY-SNNMT", "TB-STNMT": "HY-SNNMT", "TB-SKHDT": "HY-STC", "TB-SGTVT": "HY-SXD",
+                  "TB-STTTT": "HY-SKHCN", "TB-SLDTBXH": "HY-SNV", "TB-BQLKCN": "HY"}
 
 
 THAI_BINH_EXTRA = [
@@ -126,6 +143,12 @@ class DemoUser:
     agency: str | None = None
 
 
+def before_reform(rows: list[A], prefix: str) -> list[A]:
+    """A province's tree as it stood before 2025-07-01: what closed then was open, what was founded then was not."""
+    return [replace(r, valid_to=None) if r.valid_to == MERGER else r
+            for r in rows if r.code.split("-")[0] == prefix and r.valid_from < MERGER]
+
+
 DEMO_TENANTS: dict[str, tuple[str, Any, list[DemoUser]]] = {
     "lang-son": ("Lạng Sơn", lang_son, [
         DemoUser("admin@lang-son.isogov.local", "Sở KH&CN Lạng Sơn (thường trực BCĐ ISO)", "tenant_admin", "LS-SKHCN"),
@@ -133,17 +156,29 @@ DEMO_TENANTS: dict[str, tuple[str, Any, list[DemoUser]]] = {
         DemoUser("officer@lang-son.isogov.local", "Thư ký ISO Sở Tư pháp", "agency_officer", "LS-STP"),
         DemoUser("viewer@lang-son.isogov.local", "Văn phòng UBND tỉnh Lạng Sơn", "viewer", "LS-VP"),
     ]),
-    "bac-ninh": ("Bắc Ninh", bac_ninh, [
+    "bac-ninh": ("Bắc Ninh", lambda: before_reform(bac_ninh(), "BN"), [
         DemoUser("admin@bac-ninh.isogov.local", "Sở KH&CN Bắc Ninh (thường trực BCĐ ISO)", "tenant_admin", "BN-SKHCN"),
         DemoUser("inspector@bac-ninh.isogov.local", "Chi cục TĐC Bắc Ninh", "inspector", "BN-TDC"),
         DemoUser("officer@bac-ninh.isogov.local", "Thư ký ISO Sở Tư pháp Bắc Ninh", "agency_officer", "BN-STP"),
     ]),
-    "hung-yen": ("Hưng Yên", hung_yen, [
+    "hung-yen": ("Hưng Yên", lambda: before_reform(hung_yen(), "HY"), [
         DemoUser("admin@hung-yen.isogov.local", "Sở KH&CN Hưng Yên (thường trực BCĐ ISO)", "tenant_admin", "HY-SKHCN"),
         DemoUser("inspector@hung-yen.isogov.local", "Chi cục TĐC Hưng Yên", "inspector", "HY-TDC"),
         DemoUser("officer@hung-yen.isogov.local", "Thư ký ISO Sở Tư pháp Hưng Yên", "agency_officer", "HY-STP"),
     ]),
 }
+
+DEMO_TENANTS.update({  # merged on 2025-07-01; their users move to the merged province
+    "bac-giang": ("Bắc Giang", lambda: before_reform(bac_ninh(), "BG"), [
+        DemoUser("admin@bac-giang.isogov.local", "Sở KH&CN Bắc Giang (trước sáp nhập)", "tenant_admin", "BG-SKHCN"),
+    ]),
+    "thai-binh": ("Thái Bình", lambda: before_reform(hung_yen(), "TB"), [
+        DemoUser("admin@thai-binh.isogov.local", "Sở KH&CN Thái Bình (trước sáp nhập)", "tenant_admin", "TB-SKHCN"),
+    ]),
+})
+# (target, source): the merged province and the one merged into it; what the demo provinces look like today
+MERGERS = (("bac-ninh", "bac-giang"), ("hung-yen", "thai-binh"))
+TODAY = {"lang-son": lang_son, "bac-ninh": bac_ninh, "hung-yen": hung_yen}
 
 PLATFORM_USERS = [
     DemoUser("admin@isogov.local", "Quản trị nền tảng", "platform_admin"),
@@ -193,7 +228,44 @@ async def seed_demo(modules: list[str] | None = None) -> list[str]:
         await system.collect("isogov_seed_demo", modules=modules, ctx=ctx, agencies=ids)
         created.append(code)
         log.info("demo tenant seeded", tenant=code, agencies=len(ids))
+    for target, source in MERGERS:
+        await _reform(target, source, actor)
     return created
+
+
+async def _reform(target: str, source: str, actor: Actor) -> None:
+    """The 2025 reform of a demo province, through the real merge and the real restructuring (idempotent)."""
+    from core.agencies.restructure import Abolish, Merge, NewAgency, RestructureRequest, restructure
+    from tenants.merge import merge_tenants
+
+    row = await Tenant.select(Tenant.status).where(Tenant.code == source).first()
+    if row is None or row["status"] == "merged":
+        return
+    await merge_tenants(target, [source], MERGER, users="move", dry_run=False, actor=actor)
+    ctx = await service.system_ctx(target, "demo-reform")
+    present = {a["code"]: a for a in await ctx.scope(Agency).select()}
+    today = {a.code: a for a in TODAY[target]()}
+    root = present[target_prefix(target)]["id"]  # the merged province's People's Committee
+    operations: list[Any] = []
+    for code, name, communes in (VIET_YEN_WARDS if target == "bac-ninh" else ()):
+        olds = [present[f"BG-VY-{c}"]["id"] for c in communes]
+        operations.append(Merge(agency_ids=olds, into=NewAgency(code=code, name=name, level="commune",
+                                                                parent_id=root, required=False)))
+    closing = [a for a in today.values() if a.valid_to == MERGER and a.code in present
+               and present[a.code]["valid_to"] is None and a.level != "province"]
+    for level in ("unit", "department"):
+        for a in (x for x in closing if x.level == level):
+            into = THAI_BINH_INTO.get(a.code) or f"{target_prefix(target)}-{a.code.split('-', 1)[1]}"
+            operations.append(Merge(agency_ids=[present[a.code]["id"]], into_id=present[into]["id"]))
+    for a in (x for x in closing if x.level == "district"):
+        operations.append(Abolish(agency_id=present[a.code]["id"], reparent_to=root))
+    if operations:
+        await restructure(ctx, RestructureRequest(effective_on=MERGER, operations=operations, dry_run=False))
+    log.info("demo reform done", target=target, source=source, operations=len(operations))
+
+
+def target_prefix(code: str) -> str:
+    return {"bac-ninh": "BN", "hung-yen": "HY", "lang-son": "LS"}[code]
 
 
 def demo_logins() -> list[tuple[str, str]]:

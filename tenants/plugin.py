@@ -40,9 +40,11 @@ def isogov_cli_commands():
 
 @hookimpl
 def isogov_demo_agencies(province):
-    from tenants.demo import DEMO_TENANTS
+    from tenants.demo import DEMO_TENANTS, TODAY
 
-    found = DEMO_TENANTS.get(province)
+    if province in TODAY:  # the tree as it stands today, after the 2025 reform (closed units kept as history)
+        return TODAY[province]()
+    found = DEMO_TENANTS.get(province)  # a province merged in 2025: its tree before the reform
     return found[1]() if found else None
 
 

@@ -8,7 +8,8 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
-from core.agencies import importing, services
+from core.agencies import importing, restructure, services
+from core.agencies.restructure import Lineage, RestructureReport, RestructureRequest
 from core.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ImportReport, Level
 from core.importing import IMPORT_MAX_BYTES, ImportForm, read_upload
 from core.schemas import Limit, Offset, Page
@@ -53,6 +54,27 @@ class AgencyController(Controller):
             opt={"permission": "agencies.write"}, status_code=200)
     async def close_agency(self, ctx: TenantContext, agency_id: uuid.UUID) -> AgencyRead:
         return services.to_read(await services.close(ctx, agency_id))
+
+    @post("/restructure", summary="Restructure agencies from an effective date: abolish a district, merge, split, "
+          "rename (dry_run reports the plan and writes nothing)", opt={"permission": "agencies.restructure"},
+          status_code=200)
+    async def restructure_agencies(self, ctx: TenantContext, data: RestructureRequest) -> RestructureReport:
+        return await restructure.restructure(ctx, data)
+
+    @post("/restructure/import", summary="Bulk restructuring from CSV or XLSX (old code → new code, effective date)",
+          opt={"permission": "agencies.restructure"}, request_max_body_size=IMPORT_MAX_BYTES, status_code=200)
+    async def restructure_from_file(
+        self, ctx: TenantContext,
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: bool = True,
+    ) -> RestructureReport:
+        filename, content = await read_upload(data)
+        return await restructure.run_file(ctx, filename, content, dry_run)
+
+    @get("/{agency_id:uuid}/lineage", summary="What an agency came from and became through restructurings",
+         opt={"permission": "agencies.read"})
+    async def agency_lineage(self, ctx: TenantContext, agency_id: uuid.UUID) -> Lineage:
+        return await restructure.lineage(ctx, agency_id)
 
     @get("/import/template.xlsx", summary="The XLSX template of an agency import (Vietnamese headers, one example)",
          opt={"permission": "agencies.import"}, media_type=XLSX, response_description="the XLSX workbook")

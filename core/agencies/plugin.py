@@ -28,4 +28,6 @@ def isogov_permissions():
         Permission("agencies.write", "Create, update, move and close agencies (agency officers: own sub-tree)",
                    ("tenant_admin", "agency_officer")),
         Permission("agencies.import", "Bulk import agencies from CSV or XLSX", ("tenant_admin",)),
+        Permission("agencies.restructure", "Restructure agencies from an effective date (abolish, merge, split, "
+                   "rename), one by one or from a file", ("tenant_admin",)),
     ]
