@@ -91,6 +91,14 @@ def _check_permissions(app: Litestar, system: PluginSystem) -> None:
         raise PluginError("; ".join(missing))
 
 
+def _rls_on_app_init(app_config: Any) -> Any:
+    """The request's row-level security binding outermost, so authentication's platform reads stay outside it."""
+    from core.tenancy.guards import request_binding_middleware
+
+    app_config.middleware.insert(0, request_binding_middleware)
+    return app_config
+
+
 def create_app(settings: Settings | None = None, system: PluginSystem | None = None) -> Litestar:
     settings = settings or get_settings()
     system = system or get_plugin_system()
@@ -109,7 +117,7 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # outermost: request context, then metrics, then authentication
-        on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init],
+        on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init, _rls_on_app_init],
         before_request=check_json_body,
         before_send=[security_headers],
         on_startup=[on_startup],

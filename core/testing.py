@@ -24,7 +24,18 @@ TEST_PG = {
     "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
     "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres"),
 }
+# The PostgreSQL run connects like production: the app as a runtime role that owns nothing (row-level security
+# binds it), migrations as the owner of the tables. Both are created here where missing.
+OWNER_ROLE = os.environ.get("ISOGOV_TEST_PG_OWNER_ROLE", "isogov_owner")
+RUNTIME_ROLE = os.environ.get("ISOGOV_TEST_PG_RUNTIME_ROLE", "isogov_app")
 _state: dict[str, Any] = {}
+
+
+def _create_role_sql(role: str) -> str:
+    # Two test runs may create it at once: the loser's error is swallowed.
+    return (f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; "
+            f"EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
 
 
 async def _pg_admin(sql: str) -> None:
@@ -51,9 +62,14 @@ def pytest_configure(config: pytest.Config) -> None:
     })
     if engine == "postgres":
         name = f"isogov_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        for role in (OWNER_ROLE, RUNTIME_ROLE):
+            asyncio.run(_pg_admin(_create_role_sql(role)))
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"'))
         _state["pg_db"] = name
-        os.environ["DATABASE_URL"] = f"postgres://{TEST_PG['user']}@{TEST_PG['host']}:{TEST_PG['port']}/{name}"
+        where = f"{TEST_PG['host']}:{TEST_PG['port']}/{name}"
+        os.environ["DATABASE_URL"] = f"postgres://{RUNTIME_ROLE}@{where}"
+        os.environ["ISOGOV_MIGRATE_DATABASE_URL"] = f"postgres://{OWNER_ROLE}@{where}"
+        os.environ["ISOGOV_TEST_PG_ADMIN_URL"] = f"postgres://{TEST_PG['user']}@{where}"
     elif engine == "sqlite":
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/test.sqlite3"
     else:
@@ -95,11 +111,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 async def migrate() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
+    """As the owner, with row-level security applied after (the app then connects as the runtime role)."""
+    from core.tenancy.rls import migrate as migrate_and_protect
 
-    result = await run_forwards(app_name="all")
-    if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}")
+    await migrate_and_protect()
 
 
 @pytest.fixture(scope="session")
@@ -195,7 +210,7 @@ async def create_test_tenant(code: str, name: str, modules: list[str]) -> Any:
     for module in modules:
         add(module)
     info = TenantInfo(id=uuid.uuid4(), code=code, name=name, status="active")
-    async with transaction():
+    async with transaction(tenant=info.id):
         await Tenant.insert(Tenant(id=info.id, code=code, name=name, name_folded=fold(name), status="active"))
         for module in wanted:
             await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=f"{info.id}:{module}", tenant_id=info.id,

@@ -87,10 +87,16 @@ class TenantController(Controller):
     @post("/merge", summary="Merge provinces into this one (platform admin): dry run by default",
           opt={"permission": "tenant.manage", "walk_skip_body_ids": ("sources",)}, status_code=200)
     async def merge_into(self, ctx: TenantContext, data: TenantMergeRequest) -> TenantMergeRead:
+        from contextlib import nullcontext
+
+        from core.db import platform_access
         from tenants.merge import merge_tenants
 
-        outcome = await merge_tenants(ctx.tenant.code, list(data.sources), data.effective_on, users=data.users,
-                                      dry_run=data.dry_run, actor=ctx.actor)
+        # a merger reads and moves the rows of several provinces: the platform path (row-level security), for a
+        # platform admin only; anyone else stays bound to this province
+        with platform_access("tenant merge") if ctx.actor.role == "platform_admin" else nullcontext():
+            outcome = await merge_tenants(ctx.tenant.code, list(data.sources), data.effective_on, users=data.users,
+                                          dry_run=data.dry_run, actor=ctx.actor)
         return msgspec.convert(dataclasses.asdict(outcome), TenantMergeRead)
 
     @get("/modules", summary="Installed modules and whether each is enabled here",

@@ -10,7 +10,7 @@ import structlog
 
 from core.audit import record
 from core.contracts import TenantEvent
-from core.db import transaction
+from core.db import tenant_bound, transaction
 from core.errors import Conflict, NotFound
 from core.plugins import get_plugin_system
 from core.tenancy.tables import Tenant, TenantModule
@@ -37,9 +37,10 @@ async def get_by_code(code: str) -> dict[str, Any]:
 
 
 async def enabled_modules(tenant_id: uuid.UUID) -> list[str]:
-    rows = await TenantModule.select(TenantModule.module).where(
-        (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True)  # noqa: E712
-    )
+    with tenant_bound(tenant_id):
+        rows = await TenantModule.select(TenantModule.module).where(
+            (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True)  # noqa: E712
+        )
     installed = set(get_plugin_system().modules)
     return sorted(r["module"] for r in rows if r["module"] in installed)
 
@@ -89,7 +90,7 @@ async def create_tenant(code: str, name: str, modules: list[str], actor: Actor) 
     if await Tenant.exists().where(Tenant.code == code):
         raise Conflict(f"a tenant with code {code!r} already exists", field="code")
     tenant_id = uuid.uuid4()
-    async with transaction():
+    async with transaction(tenant=tenant_id):
         await Tenant.insert(Tenant(id=tenant_id, code=code, name=name, name_folded=fold(name, TENANT_NAME_FOLDED_MAX), status="active"))
         row = await Tenant.select().where(Tenant.id == tenant_id).first()
         ctx = TenantContext(tenant=info(row), actor=actor)
@@ -110,7 +111,7 @@ async def update_tenant(code: str, changes: dict[str, Any], actor: Actor) -> dic
         changes["name_folded"] = fold(changes["name"], TENANT_NAME_FOLDED_MAX)
     if not changes:
         return before
-    async with transaction():
+    async with transaction(tenant=before["id"]):
         await Tenant.update(changes).where(Tenant.id == before["id"])
         after = await get_by_code(code)
         await record(TenantContext(tenant=info(after), actor=actor), action="update", entity="tenant",
@@ -136,7 +137,7 @@ async def set_module(ctx: TenantContext, module: str, enabled: bool) -> bool:
     if (module in current) == enabled:
         return enabled
     key = f"{ctx.tenant.id}:{module}"
-    async with transaction():
+    async with transaction(tenant=ctx.tenant.id):
         row = await TenantModule.select().where(TenantModule.key == key).first()
         if row is None:
             await TenantModule.insert(TenantModule(id=uuid.uuid4(), key=key, tenant_id=ctx.tenant.id, module=module,

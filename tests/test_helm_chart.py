@@ -267,7 +267,7 @@ def test_every_readme_setting_reaches_the_pods(rendered: Any) -> None:
     secret = by_kind(docs, "Secret")["iso-isogov-secrets"]["stringData"]
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     secret_vars = {"DATABASE_URL", "REDIS_URL", "ISOGOV_SECRET_KEY", "ISOGOV_S3_ACCESS_KEY", "ISOGOV_S3_SECRET_KEY",
-                   "ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD"}
+                   "ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD", "ISOGOV_MIGRATE_DATABASE_URL"}
     variables = readme_variables()
     assert len(variables) > 40
     missing = sorted(v for v in variables - secret_vars if v not in defaults["config"] and v not in config)
@@ -275,7 +275,7 @@ def test_every_readme_setting_reaches_the_pods(rendered: Any) -> None:
                          "values.schema.json and the chart README (or to the chart Secret when it is secret)")
     assert set(config) - set(defaults["config"]) == {"ISOGOV_ENV", "ISOGOV_HOST", "ISOGOV_PORT", "ISOGOV_VAR_DIR"}
     assert config["ISOGOV_ENV"] == "production" and config["ISOGOV_VAR_DIR"].startswith("/tmp/")
-    assert secret_vars - {"ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD"} <= set(secret)
+    assert secret_vars - {"ISOGOV_SMTP_USER", "ISOGOV_SMTP_PASSWORD", "ISOGOV_MIGRATE_DATABASE_URL"} <= set(secret)
     assert not secret_vars & set(config)
     assert "ISOGOV_SMTP_STARTTLS" not in config  # an empty value leaves isogov's own default
 
@@ -347,6 +347,16 @@ def test_helm_lint_is_clean(values_set: str) -> None:
     report = helm_python.lint(CHART, VALUE_SETS[values_set], strict=True, kube_version="v1.37.0")
     assert report["total_charts_linted"] == 1 and not report["errors"]
     assert [m for m in report["messages"] if m["severity"] >= 2] == []  # warnings and errors; "icon is recommended" is info
+
+
+def test_the_owner_url_for_migrations_reaches_the_migration_job(chart: Any) -> None:
+    owner = "postgres://isogov_owner:pw@pg-rw.db:5432/isogov"
+    docs = render(chart, merged(MINIMAL, {"secrets": {"migrateDatabaseUrl": owner}}))
+    secret = by_kind(docs, "Secret")["iso-isogov-secrets"]["stringData"]
+    assert secret["ISOGOV_MIGRATE_DATABASE_URL"] == owner
+    job = pod_specs(docs)["iso-isogov-migrate"]["containers"][0]
+    assert {"secretRef": {"name": "iso-isogov-secrets"}} in job["envFrom"]
+    assert "ISOGOV_MIGRATE_DATABASE_URL" not in by_kind(render(chart, MINIMAL), "Secret")["iso-isogov-secrets"]["stringData"]
 
 
 def test_the_production_values_of_the_chart_readme_render_and_validate(chart: Any) -> None:

@@ -56,8 +56,10 @@ class AgencyController(Controller):
         return services.to_read(await services.close(ctx, agency_id))
 
     @post("/restructure", summary="Restructure agencies from an effective date: abolish a district, merge, split, "
-          "rename (dry_run reports the plan and writes nothing)", opt={"permission": "agencies.restructure"},
-          status_code=200)
+          "rename (dry_run reports the plan and writes nothing)", status_code=200,
+          opt={"permission": "agencies.restructure", "walk_body": {
+              "effective_on": "2025-07-01", "dry_run": True,
+              "operations": [{"op": "rename", "agency_id": "00000000-0000-4000-8000-000000000000", "name": "Mới"}]}})
     async def restructure_agencies(self, ctx: TenantContext, data: RestructureRequest) -> RestructureReport:
         return await restructure.restructure(ctx, data)
 

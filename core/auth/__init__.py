@@ -123,7 +123,8 @@ async def load_actor(user_id: Any, token_version: Any = None) -> Actor | None:
         uid = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    rows = await db.fetch(_ACTOR_SQL, uid, True)  # every request: straight to the driver, no query building
+    with db.platform_access("signed-in user"):  # users of every tenant (and platform users): row-level security
+        rows = await db.fetch(_ACTOR_SQL, uid, True)  # every request: straight to the driver, no query building
     if not rows:
         return None
     row = rows[0]

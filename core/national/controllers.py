@@ -14,6 +14,7 @@ from litestar.params import Parameter
 
 from core.errors import BadRequest, Forbidden
 from core.plugins import PluginSystem
+from core.db import platform_access
 from core.tenancy.tables import FrozenFigure, Tenant, TenantModule
 from core.tenancy import TenantInfo
 
@@ -55,7 +56,8 @@ async def national_indicators(
         raise BadRequest(f"year {year} is in the future (the current year is {this_year})", field="year")
     system: PluginSystem = request.app.state.plugins
     tenants = await Tenant.select().order_by(Tenant.code)
-    frozen = await FrozenFigure.select().where(FrozenFigure.year == year).output(load_json=True)
+    with platform_access("national view"):
+        frozen = await FrozenFigure.select().where(FrozenFigure.year == year).output(load_json=True)
     frozen_ids = {row["tenant_id"] for row in frozen}
     # A province counts with live figures unless it was merged; a year before a merger is shown from the figures
     # frozen at the merger, as the provinces were (the live figures of the merged province hold both).
@@ -72,8 +74,9 @@ async def national_indicators(
     live = [row for row in shown if row["id"] not in frozen_ids]
     infos = {row["id"]: TenantInfo(id=row["id"], code=row["code"], name=row["name"], status=row["status"])
              for row in live}
-    switches = await TenantModule.select(TenantModule.tenant_id, TenantModule.module).where(
-        TenantModule.enabled == True)  # noqa: E712
+    with platform_access("national view"):
+        switches = await TenantModule.select(TenantModule.tenant_id, TenantModule.module).where(
+            TenantModule.enabled == True)  # noqa: E712
     by_module: dict[str, list[TenantInfo]] = {name: list(infos.values()) for name in system.builtin_names()}
     for row in switches:
         if row["module"] in system.modules and row["tenant_id"] in infos:

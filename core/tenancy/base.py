@@ -6,12 +6,13 @@ directly (`Agency.select()`) raises `TenantScopeError`: code reaches the rows th
 in the same transaction. Platform code that must read across tenants (login, national aggregates, workers) says
 so explicitly with `with unscoped():`.
 
-This module depends on nothing else in core, so tables of every part of core (agencies, users, audit) and of
+This module depends on nothing else in core but the engine (core.db), so tables of every part of core (agencies, users, audit) and of
 every plugin can subclass `TenantTable` without an import cycle.
 """
 
 from __future__ import annotations
 
+import sys
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from piccolo.table import Table
+
+from core.db import bound_tenant, platform_access
 
 _ACCESS: ContextVar[int] = ContextVar("isogov_tenant_access", default=0)
 
@@ -28,11 +31,23 @@ class TenantScopeError(RuntimeError):
 
 
 @contextmanager
-def unscoped() -> Iterator[None]:
-    """Allow queries on tenant-owned tables across tenants. For platform code only; grep for it in review."""
+def unscoped(reason: str | None = None) -> Iterator[None]:
+    """Allow queries on tenant-owned tables across tenants. For platform code only; grep for it in review.
+
+    The database's wall (core.tenancy.rls) follows: outside a tenant binding this is the platform path
+    (`core.db.platform_access`, counted and logged by `reason`, by default the calling function); inside one
+    (a tenant's request, `ctx.scope`, `transaction(tenant=...)`) PostgreSQL still shows that tenant's rows only.
+    """
     token = _ACCESS.set(_ACCESS.get() + 1)
     try:
-        yield
+        if bound_tenant() is None:
+            if reason is None:
+                frame = sys._getframe(2)
+                reason = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}"
+            with platform_access(reason):
+                yield
+        else:
+            yield
     finally:
         _ACCESS.reset(token)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -16,7 +17,7 @@ import msgspec
 
 from core.agencies.tables import Agency
 from core.audit import record
-from core.db import is_sqlite, transaction
+from core.db import is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
 
@@ -26,18 +27,22 @@ def _now() -> datetime:
 
 
 class _Deferred:
-    """A query whose SQL Piccolo builds only when it runs (Count builds a select then): run it in scope."""
+    """A query whose SQL Piccolo builds only when it runs (Count builds a select then): run it in scope, and bound
+    to its tenant (so PostgreSQL's row-level security shows that tenant's rows, whoever awaits it)."""
 
-    def __init__(self, query: Any) -> None:
+    def __init__(self, query: Any, tenant_id: uuid.UUID | None = None, reason: str | None = None) -> None:
         self._query = query
+        self._tenant_id = tenant_id
+        self._reason = reason
 
     def where(self, *conditions: Any) -> "_Deferred":
         self._query = self._query.where(*conditions)
         return self
 
     async def run(self) -> Any:
-        with unscoped():
-            return await self._query.run()
+        with tenant_bound(self._tenant_id) if self._tenant_id is not None else nullcontext():
+            with unscoped(self._reason):
+                return await self._query.run()
 
     def __await__(self):  # type: ignore[no-untyped-def]
         return self.run().__await__()
@@ -51,7 +56,7 @@ class _Deferred:
             result = attr(*args, **kwargs)
             if result is self._query:
                 return self
-            return _Deferred(result) if hasattr(result, "run") else result
+            return _Deferred(result, self._tenant_id, self._reason) if hasattr(result, "run") else result
 
         return call
 
@@ -80,8 +85,8 @@ class Scope:
                                        "is private to its owner in core")
             if not columns:
                 columns = tuple(c for c in self.table._meta.columns if c._meta.name not in self._private)
-        with unscoped():
-            return self.table.select(*columns).where(self.where(include_deleted))
+        with tenant_bound(self.ctx.tenant.id), unscoped():
+            return _Deferred(self.table.select(*columns).where(self.where(include_deleted)), self.ctx.tenant.id)
 
     def _check_write(self, values: dict[str, Any]) -> None:
         if self.ctx.read_only:
@@ -94,8 +99,8 @@ class Scope:
 
     def count(self, include_deleted: bool = False) -> _Deferred:
         """An awaitable count of the tenant's rows; chain `.where(...)` to narrow it."""
-        with unscoped():
-            return _Deferred(self.table.count().where(self.where(include_deleted)))
+        with tenant_bound(self.ctx.tenant.id), unscoped():
+            return _Deferred(self.table.count().where(self.where(include_deleted)), self.ctx.tenant.id)
 
     async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
                    limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
@@ -133,7 +138,7 @@ class Scope:
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
-        async with transaction():
+        async with transaction(tenant=self.ctx.tenant.id):
             if is_sqlite():  # embedded: a second local read is cheap, and keeps SQLite's column conversions
                 with unscoped():
                     await self.table.insert(self.table(**values))
@@ -150,7 +155,7 @@ class Scope:
         values = {k: v for k, v in values.items() if k not in {"id", "tenant_id"}}
         if "updated_at" in {c._meta.name for c in self.table._meta.columns}:
             values.setdefault("updated_at", _now())
-        async with transaction():
+        async with transaction(tenant=self.ctx.tenant.id):
             before = await self.get(id)  # a soft-deleted row is hidden: 404, never changed
             with unscoped():
                 query = self.table.update(values).where(self.where() & (self.table._meta.primary_key == before["id"]))
@@ -294,12 +299,12 @@ class ReadScope:
             if not columns or named & personal:
                 raise TenantScopeError(f"{self.table._meta.tablename}: {', '.join(sorted(personal))} is personal "
                                        "data that never leaves its tenant; select other columns or counts")
-        with unscoped():
-            return _Deferred(self.table.select(*columns).where(self.where(include_deleted)))
+        with unscoped("tenants reader"):
+            return _Deferred(self.table.select(*columns).where(self.where(include_deleted)), reason="tenants reader")
 
     def count(self, include_deleted: bool = False) -> _Deferred:
-        with unscoped():
-            return _Deferred(self.table.count().where(self.where(include_deleted)))
+        with unscoped("tenants reader"):
+            return _Deferred(self.table.count().where(self.where(include_deleted)), reason="tenants reader")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from core.db import bind_request_tenant, platform_access, request_binding, tenant_bound
 from core.errors import Conflict, Forbidden, NotFound
 from core.auth.permissions import permissions_for
 from core.tenancy import Actor, TenantInfo
@@ -38,7 +39,8 @@ async def module_enabled(tenant_id: Any, module: str) -> bool:
     cached = _module_flags.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == key).first()
+    with tenant_bound(tenant_id):
+        row = await TenantModule.select(TenantModule.enabled).where(TenantModule.key == key).first()
     enabled = bool(row and row["enabled"])
     if len(_module_flags) > 10_000:
         _module_flags.clear()
@@ -60,8 +62,9 @@ async def enabled_modules(tenant_id: Any) -> list[str]:
     """The modules switched on for a tenant (built-in parts are always on and not listed)."""
     from core.tenancy.tables import TenantModule
 
-    rows = await TenantModule.select(TenantModule.module).where(
-        (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True))  # noqa: E712
+    with tenant_bound(tenant_id):
+        rows = await TenantModule.select(TenantModule.module).where(
+            (TenantModule.tenant_id == tenant_id) & (TenantModule.enabled == True))  # noqa: E712
     return sorted(row["module"] for row in rows)
 
 
@@ -74,8 +77,9 @@ async def tenants_with_module(module: str) -> list[str]:
     if mod is not None and mod.info.builtin:
         rows = await Tenant.select(Tenant.code).where(Tenant.status == "active").order_by(Tenant.code)
         return [row["code"] for row in rows]
-    switched = await TenantModule.select(TenantModule.tenant_id).where(
-        (TenantModule.module == module) & (TenantModule.enabled == True))  # noqa: E712
+    with platform_access("tenants with a module"):
+        switched = await TenantModule.select(TenantModule.tenant_id).where(
+            (TenantModule.module == module) & (TenantModule.enabled == True))  # noqa: E712
     ids = [row["tenant_id"] for row in switched]
     if not ids:
         return []
@@ -99,6 +103,7 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if tenant is None or (actor.role != "platform_admin" and actor.tenant_id != tenant.id and not national):
         raise NotFound(f"tenant {code!r} not found")
     structlog.contextvars.bind_contextvars(tenant=tenant.code)
+    bind_request_tenant(tenant.id)  # from here on PostgreSQL shows this request this tenant's rows only
     if tenant.status == "merged" and connection.scope.get("method", "GET") not in ("GET", "HEAD"):
         raise Conflict(f"the province {tenant.code!r} was merged into another province and is read-only; "
                        f"GET /api/v1/tenants/{tenant.code} names its successor")
@@ -111,6 +116,20 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if permission and not national:
         ctx.require(permission)
     connection.state.tenant_ctx = ctx
+
+
+def request_binding_middleware(app: Any) -> Any:
+    """Gives every HTTP request its own, empty row-level security binding (core.db) for the guard to fill; it
+    ends with the request, so nothing of one request's tenant reaches the next one on the same task."""
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        with request_binding():
+            await app(scope, receive, send)
+
+    return middleware
 
 
 def require_platform_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:

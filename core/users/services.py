@@ -9,6 +9,7 @@ import msgspec
 import structlog
 
 from core.auth import hash_password, hash_password_async
+from core.db import platform_access
 from core.errors import BadRequest, Conflict
 from core.users.tables import User
 from core.tenancy import unscoped
@@ -23,7 +24,8 @@ log = structlog.get_logger("isogov.users")
 
 
 async def _email_taken(email: str) -> bool:
-    with unscoped():  # emails are unique across the platform: they are the sign-in name
+    # emails are unique across the platform (they are the sign-in name): the platform path, even in a tenant's request
+    with platform_access("email uniqueness"), unscoped("email uniqueness"):
         return await User.exists().where(User.email == email)
 
 

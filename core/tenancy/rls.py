@@ -1,0 +1,178 @@
+"""The second tenancy wall: PostgreSQL row-level security on every table that carries `tenant_id`.
+
+The first wall is the ORM (`TenantTable`, `ctx.scope`). This one holds even when code steps around it
+(`unscoped()`, `.raw()`, a table with `tenant_id` that does not subclass `TenantTable`):
+
+- `apply_policies()` runs as the owner after every app's migrations (`isogov migrate`). It finds every table of
+  the schema with a `tenant_id` column in the catalog (so a plugin's new table is covered with nothing written
+  for it), turns on `ENABLE` and `FORCE ROW LEVEL SECURITY` and creates two permissive policies where missing:
+  `isogov_tenant` (the row's tenant is `app.tenant_id`) and `isogov_platform` (`app.platform` is on: the explicit,
+  counted platform path). Rows whose tenant is NULL (platform users, audit events of platform writes) are
+  reached by the platform path only. It grants the runtime role (DATABASE_URL's user) the right to read and write
+  rows, never to own them. Idempotent: a second run changes nothing.
+- `check_runtime_role()` runs at start-up of the API and the workers: in production it stops them with a clear
+  message when their role owns the tables (or is a member of the owner) or can bypass row-level security.
+
+core.db sets `app.tenant_id` / `app.platform` inside every transaction. SQLite has no row-level security: there
+the ORM wall stands alone.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+import structlog
+
+from core.db import engine, is_sqlite, transaction
+
+log = structlog.get_logger("isogov.rls")
+
+TENANT_POLICY = "isogov_tenant"
+PLATFORM_POLICY = "isogov_platform"
+TENANT_EXPR = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+PLATFORM_EXPR = "current_setting('app.platform', true) = 'on'"
+MIGRATION_TABLE = "piccolo_migration"
+
+
+class RuntimeRoleError(RuntimeError):
+    """The API or a worker connects with a role that defeats row-level security."""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def _fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    from piccolo.querystring import QueryString
+
+    return [dict(r) for r in await engine().run_querystring(QueryString(sql, *args))]
+
+
+async def tenant_tables() -> list[str]:
+    """Tables of the current schema that carry a `tenant_id` column."""
+    rows = await _fetch(
+        "SELECT c.table_name AS name FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+        "WHERE c.table_schema = current_schema() AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE' "
+        "ORDER BY 1")
+    return [r["name"] for r in rows]
+
+
+async def protection() -> dict[str, dict[str, Any]]:
+    """For every table of the schema: row-level security enabled, forced, and its policy names."""
+    rows = await _fetch(
+        "SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, "
+        "COALESCE(array_agg(p.polname::text) FILTER (WHERE p.polname IS NOT NULL), ARRAY[]::text[]) AS policies "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_policy p ON p.polrelid = c.oid "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') GROUP BY 1, 2, 3")
+    return {r["name"]: {"enabled": r["enabled"], "forced": r["forced"], "policies": set(r["policies"])}
+            for r in rows}
+
+
+def runtime_role() -> str | None:
+    """The role the API and workers connect as, when migrations run as another one (the owner)."""
+    owner_url = os.environ.get("ISOGOV_MIGRATE_DATABASE_URL", "").strip()
+    from core.settings import get_settings
+
+    runtime_url = get_settings().database_url
+    if not owner_url or is_sqlite():
+        return None
+    runtime, owner = urlparse(runtime_url).username, urlparse(owner_url).username
+    return runtime if runtime and runtime != owner else None
+
+
+async def apply_policies(role: str | None = None) -> list[str]:
+    """Protect every table with `tenant_id` (run as the owner, after the migrations). Returns the tables."""
+    if is_sqlite():
+        return []
+    role = role or runtime_role()
+    async with transaction():
+        tables = await tenant_tables()
+        state = await protection()
+        for name in tables:
+            t = _ident(name)
+            current = state.get(name, {"enabled": False, "forced": False, "policies": set()})
+            if not current["enabled"]:
+                await engine().run_ddl(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
+            if not current["forced"]:
+                await engine().run_ddl(f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY")
+            if TENANT_POLICY not in current["policies"]:
+                await engine().run_ddl(f"CREATE POLICY {TENANT_POLICY} ON {t} FOR ALL "
+                                       f"USING ({TENANT_EXPR}) WITH CHECK ({TENANT_EXPR})")
+            if PLATFORM_POLICY not in current["policies"]:
+                await engine().run_ddl(f"CREATE POLICY {PLATFORM_POLICY} ON {t} FOR ALL "
+                                       f"USING ({PLATFORM_EXPR}) WITH CHECK ({PLATFORM_EXPR})")
+        if role:
+            r = _ident(role)
+            await engine().run_ddl(f"GRANT USAGE ON SCHEMA {_ident(await _schema())} TO {r}")
+            await engine().run_ddl(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                                   f"{_ident(await _schema())} TO {r}")
+            await engine().run_ddl(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_ident(await _schema())} TO {r}")
+            if MIGRATION_TABLE in state:  # the runtime may read which migrations ran, never change that
+                await engine().run_ddl(f"REVOKE INSERT, UPDATE, DELETE ON {_ident(MIGRATION_TABLE)} FROM {r}")
+    log.info("row-level security applied", tables=len(tables), runtime_role=role)
+    return tables
+
+
+async def _schema() -> str:
+    return (await _fetch("SELECT current_schema() AS s"))[0]["s"]
+
+
+async def role_problems(conn: Any = None) -> list[str]:
+    """What is wrong with the connected role (the engine's, or `conn`'s) for a runtime: empty when it is fit."""
+
+    async def fetch(sql: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in await conn.fetch(sql)] if conn is not None else await _fetch(sql)
+
+    me = (await fetch("SELECT current_user AS name, rolsuper AS super, rolbypassrls AS bypass "
+                      "FROM pg_roles WHERE rolname = current_user"))[0]
+    problems = []
+    if me["super"]:
+        problems.append(f"the role {me['name']!r} is a superuser (it ignores row-level security)")
+    if me["bypass"]:
+        problems.append(f"the role {me['name']!r} has BYPASSRLS")
+    owned = await fetch(
+        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND pg_has_role(current_user, c.relowner, 'MEMBER') ORDER BY 1 LIMIT 3")
+    if owned and not me["super"]:
+        problems.append(f"the role {me['name']!r} owns the tables (or is a member of their owner), e.g. "
+                        f"{', '.join(r['name'] for r in owned)}: an owner may switch row-level security off")
+    return problems
+
+
+async def check_runtime_role(conn: Any = None, env: str | None = None) -> None:
+    """At start-up of the API and the workers. Production: refuse a role that defeats row-level security.
+    Elsewhere (embedded, tests, a developer's PostgreSQL): warn, and skip setting the tenant when the role ignores
+    the policies anyway (superuser, BYPASSRLS)."""
+    from core.settings import get_settings
+
+    problems = await role_problems(conn)
+    if conn is None:
+        me = (await _fetch("SELECT rolsuper OR rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user"))[0]
+        engine().rls_active = not me["bypass"]  # type: ignore[attr-defined]
+    if not problems:
+        return
+    if (env or get_settings().env) == "production":
+        raise RuntimeRoleError(
+            "refusing to start: " + "; ".join(problems) + ". Connect the API and workers (DATABASE_URL) as a role "
+            "that owns nothing and has no BYPASSRLS, and run `isogov migrate` as the owner "
+            "(ISOGOV_MIGRATE_DATABASE_URL); README: Row-level security.")
+    log.warning("row-level security is not in force for this role", problems=problems)
+
+
+async def migrate() -> list[str]:
+    """Every app's committed migrations, then the policies: as the owner (ISOGOV_MIGRATE_DATABASE_URL when set)
+    on the platform path. Raises RuntimeError when a migration fails. Returns the protected tables."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from core.db import as_owner, platform_access
+
+    with as_owner(), platform_access("migrate"):
+        result = await run_forwards(app_name="all")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+        return await apply_policies()

@@ -1,0 +1,217 @@
+"""The second tenancy wall: PostgreSQL row-level security (core.tenancy.rls), proved with raw SQL.
+
+The whole PostgreSQL run already connects as the runtime role (core.testing), so every other test, the route
+walkers included, runs with the policies on. Here: every table of the Piccolo registry that carries `tenant_id`
+(core's, every plugin's: a new table is walked with nothing written for it) is protected; raw SQL as the runtime
+role with tenant A set sees and changes no row of tenant B; a query that steps around the ORM wall on purpose
+returns nothing foreign; a pooled connection keeps no tenant; a role that could defeat the policies is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import pytest
+
+from core.agencies.tables import Agency
+from core.db import PLATFORM_ACCESS, engine, tenant_bound, transaction
+from core.tenancy import unscoped
+from core.tenancy.rls import PLATFORM_POLICY, TENANT_POLICY, RuntimeRoleError, check_runtime_role, protection, role_problems
+from tests.test_tenant_isolation import populate
+
+pytestmark = pytest.mark.postgres_only
+
+
+def registry_tables() -> list[Any]:
+    """Every table class of every installed app that carries tenant_id (TenantTable or not)."""
+    from core import piccolo_conf
+
+    found = []
+    for config in piccolo_conf.APP_REGISTRY.app_configs.values():
+        found += [t for t in config.table_classes if "tenant_id" in {c._meta.name for c in t._meta.columns}]
+    return found
+
+
+async def connect(url_env: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(os.environ[url_env].replace("postgres://", "postgresql://", 1))
+
+
+@pytest.fixture(scope="module")
+async def pair(client: Any, app: Any, make_tenant: Any) -> tuple[Any, Any]:
+    a, b = await make_tenant(), await make_tenant()
+    for tenant in (a, b):
+        await populate(client, app, tenant)
+    return a, b
+
+
+def test_the_registry_has_core_and_plugin_tables() -> None:
+    names = {t._meta.tablename for t in registry_tables()}
+    assert {"agency", "app_user", "audit_event", "tenant_module", "example_note"} <= names
+
+
+async def test_every_table_with_tenant_id_is_forced_under_both_policies(pair: Any) -> None:
+    state = await protection()
+    failures = []
+    for table in registry_tables():
+        got = state.get(table._meta.tablename)
+        if got is None or not (got["enabled"] and got["forced"]) or {TENANT_POLICY, PLATFORM_POLICY} - got["policies"]:
+            failures.append(f"{table._meta.tablename}: {got}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_raw_sql_as_the_runtime_role_with_tenant_a_set_never_reaches_tenant_b(pair: Any) -> None:
+    import asyncpg
+
+    a, b = pair
+    admin, app_conn = await connect("ISOGOV_TEST_PG_ADMIN_URL"), await connect("DATABASE_URL")
+    assert (await app_conn.fetchval("SELECT current_user")) != (await admin.fetchval("SELECT current_user"))
+    failures, walked_with_rows = [], 0
+
+    async def as_a(sql: str, *args: Any) -> Any:
+        async with app_conn.transaction():
+            await app_conn.execute(f"SELECT set_config('app.tenant_id', '{a.id}', true)")
+            return await app_conn.fetch(sql, *args) if sql.startswith("SELECT") else await app_conn.execute(sql, *args)
+
+    try:
+        for table in registry_tables():
+            t = f'"{table._meta.tablename}"'
+            pk = table._meta.primary_key._meta.name
+            count_b = f"SELECT count(*) FROM {t} WHERE tenant_id = $1"
+            b_before = await admin.fetchval(count_b, b.id)
+            a_total = await admin.fetchval(count_b, a.id)
+            walked_with_rows += bool(b_before and a_total)
+            seen = await as_a(f"SELECT tenant_id FROM {t}")
+            if {r["tenant_id"] for r in seen} - {a.id}:
+                failures.append(f"{t}: A sees rows of other tenants")
+            if len(seen) != a_total:
+                failures.append(f"{t}: A sees {len(seen)} of its {a_total} rows")
+            if (await as_a(count_b, b.id))[0][0]:
+                failures.append(f"{t}: A counts B's rows")
+            if await as_a(f"UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1", b.id) != "UPDATE 0":
+                failures.append(f"{t}: A updated B's rows")
+            if await as_a(f"DELETE FROM {t} WHERE tenant_id = $1", b.id) != "DELETE 0":
+                failures.append(f"{t}: A deleted B's rows")
+            template = await admin.fetchrow(f"SELECT * FROM {t} WHERE tenant_id = $1 LIMIT 1", b.id)
+            if template is not None:  # B's own row under a new id: refused for A
+                row = dict(template) | {pk: uuid.uuid4()}
+                cols = ", ".join(f'"{c}"' for c in row)
+                marks = ", ".join(f"${i + 1}" for i in range(len(row)))
+                try:
+                    await as_a(f"INSERT INTO {t} ({cols}) VALUES ({marks})", *row.values())
+                    failures.append(f"{t}: A inserted a row of B")
+                except asyncpg.exceptions.InsufficientPrivilegeError:
+                    pass
+            own = await admin.fetchrow(f"SELECT {pk} FROM {t} WHERE tenant_id = $1 LIMIT 1", a.id)
+            if own is not None:  # A's own row handed over to B: refused
+                try:
+                    await as_a(f"UPDATE {t} SET tenant_id = $1 WHERE {pk} = $2", b.id, own[pk])
+                    failures.append(f"{t}: A moved its row to B")
+                except asyncpg.exceptions.InsufficientPrivilegeError:
+                    pass
+            if await admin.fetchval(count_b, b.id) != b_before:
+                failures.append(f"{t}: B's rows changed")
+    finally:
+        await admin.close()
+        await app_conn.close()
+    assert not failures, "\n".join(failures)
+    assert walked_with_rows >= 4  # agency, app_user, audit_event, tenant_module at least: the walk could fail
+
+
+async def test_a_query_around_the_orm_wall_returns_nothing_foreign(pair: Any) -> None:
+    """Failing first: the same bypassing query on a connection the policies do not bind (the superuser, as any
+    database without this wall) returns B's agencies; as the runtime role, inside A's transaction, none."""
+    a, b = pair
+    admin = await connect("ISOGOV_TEST_PG_ADMIN_URL")
+    try:
+        async with admin.transaction():
+            await admin.execute(f"SELECT set_config('app.tenant_id', '{a.id}', true)")
+            unguarded = {r["tenant_id"] for r in await admin.fetch("SELECT tenant_id FROM agency")}
+    finally:
+        await admin.close()
+    assert b.id in unguarded  # without the database wall, the bypass leaks
+
+    async with transaction(tenant=a.id):
+        with unscoped():  # the ORM wall stepped around on purpose
+            rows = await Agency.select(Agency.id, Agency.tenant_id)
+            raw = await Agency.raw("SELECT tenant_id FROM agency WHERE tenant_id = {}", b.id)
+    assert rows and {r["tenant_id"] for r in rows} == {a.id}
+    assert raw == []
+
+    with tenant_bound(a.id), unscoped():  # a lone statement, no transaction of our own
+        assert {r["tenant_id"] for r in await Agency.select(Agency.tenant_id)} == {a.id}
+
+
+async def test_nothing_bound_shows_nothing_and_the_platform_path_is_counted(pair: Any) -> None:
+    from piccolo.querystring import QueryString
+
+    a, b = pair
+    rows = await engine().run_querystring(QueryString("SELECT count(*) AS n FROM agency"))
+    assert rows[0]["n"] == 0  # fail closed: no tenant, no platform path
+    before = PLATFORM_ACCESS["rls test"]
+    with unscoped("rls test"):
+        ids = {r["tenant_id"] for r in await Agency.select(Agency.tenant_id)}
+    assert {a.id, b.id} <= ids
+    assert PLATFORM_ACCESS["rls test"] == before + 1
+
+
+async def test_a_tenant_request_reads_only_its_tenant_even_for_a_platform_admin(client: Any, pair: Any,
+                                                                                platform_users: Any) -> None:
+    a, b = pair
+    r = await client.get(a.url("/agencies?limit=200"), headers=platform_users["platform_admin"])
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] and all(item["id"] not in {str(v) for v in b.agencies.values()}
+                                     for item in r.json()["items"])
+
+
+async def test_a_pooled_connection_keeps_no_tenant_after_a_transaction(pair: Any) -> None:
+    a, _ = pair
+    db = engine()
+    async with transaction(tenant=a.id):
+        from piccolo.querystring import QueryString
+
+        inside = await db.run_querystring(QueryString("SELECT current_setting('app.tenant_id', true) AS t, "
+                                                      "pg_backend_pid() AS pid"))
+    assert inside[0]["t"] == str(a.id)
+    with unscoped("rls test"):  # and a platform statement leaves nothing either
+        await Agency.count()
+    held = [await db.pool.acquire() for _ in range(db.pool.get_size())]
+    try:
+        pids = set()
+        for conn in held:
+            row = await conn.fetchrow("SELECT current_setting('app.tenant_id', true) AS t, "
+                                      "current_setting('app.platform', true) AS p, pg_backend_pid() AS pid")
+            assert not row["t"] and not row["p"], dict(row)
+            pids.add(row["pid"])
+        assert inside[0]["pid"] in pids
+    finally:
+        for conn in held:
+            await db.pool.release(conn)
+
+
+async def test_the_runtime_role_is_fit_and_others_are_refused_in_production(pair: Any) -> None:
+    assert await role_problems() == []
+    owner, admin = await connect("ISOGOV_MIGRATE_DATABASE_URL"), await connect("ISOGOV_TEST_PG_ADMIN_URL")
+    try:
+        assert any("owns the tables" in p for p in await role_problems(owner))
+        assert any("superuser" in p for p in await role_problems(admin))
+        with pytest.raises(RuntimeRoleError, match="refusing to start.*ISOGOV_MIGRATE_DATABASE_URL"):
+            await check_runtime_role(owner, env="production")
+        await check_runtime_role(owner, env="embedded")  # elsewhere: a warning only
+    finally:
+        await owner.close()
+        await admin.close()
+
+
+async def test_applying_the_policies_again_changes_nothing(pair: Any) -> None:
+    from core.db import as_owner, platform_access
+    from core.tenancy.rls import apply_policies
+
+    before = await protection()
+    with as_owner(), platform_access("rls test"):
+        tables = await apply_policies()
+    assert {t._meta.tablename for t in registry_tables()} <= set(tables)
+    assert await protection() == before
