@@ -80,6 +80,23 @@ async def test_demo_seed_creates_the_provinces_once_and_runs_the_real_2025_refor
                   "admin@hung-yen.isogov.local", "admin@bac-giang.isogov.local"):
         r = await client.post("/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
         assert r.status_code == 200, email
+    # indicators before and after the reform: 2024 as the provinces were, 2026 as they are
+    national = await client.post("/api/v1/auth/login", json={"email": "national@isogov.local",
+                                                            "password": DEMO_PASSWORD})
+    reviewer = {"Authorization": f"Bearer {national.json()['access_token']}"}
+
+    def announced(view: dict[str, Any], code: str) -> int:
+        tenants = {t["code"]: t for t in view["tenants"]}
+        return tenants[code]["indicators"]["certification"]["announced"]["value"] if code in tenants else -1
+
+    y2024 = (await client.get("/api/v1/national/indicators?year=2024", headers=reviewer)).json()
+    assert announced(y2024, "bac-giang") >= 19  # Việt Yên's communes, counted in Bắc Giang in 2024
+    rolled = (await client.get("/api/v1/national/indicators?year=2024&rollup=true", headers=reviewer)).json()
+    assert announced(rolled, "bac-giang") == -1
+    assert announced(rolled, "bac-ninh") == announced(y2024, "bac-ninh") + announced(y2024, "bac-giang")
+    y2026 = (await client.get("/api/v1/national/indicators?year=2026", headers=reviewer)).json()
+    assert announced(y2026, "bac-giang") == -1  # today's provinces only
+    assert announced(y2026, "bac-ninh") < announced(rolled, "bac-ninh")  # the communes closed in 2025
     moved = await client.post("/api/v1/auth/login", json={"email": "admin@bac-giang.isogov.local",
                                                          "password": DEMO_PASSWORD})
     me = (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {moved.json()['access_token']}"})).json()

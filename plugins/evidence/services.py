@@ -79,12 +79,8 @@ async def update_limits(ctx: TenantContext, changes: dict[str, Any]) -> Limits:
 
 
 def declared_targets() -> dict[str, EvidenceTarget]:
-    """Every entity type any installed plugin accepts attachments on."""
-    found: dict[str, EvidenceTarget] = {}
-    for targets in get_plugin_system().pm.hook.isogov_evidence_targets():
-        for target in targets or []:
-            found.setdefault(target.target_type, target)
-    return found
+    """Every entity type any installed plugin accepts attachments on (the registry built at start-up)."""
+    return get_plugin_system().evidence_targets()
 
 
 async def check_target(ctx: TenantContext, target_type: str, target_id: str, *, write: bool) -> EvidenceTarget:
