@@ -16,6 +16,7 @@ from typing import Any
 
 from core.national.services import module_order, number
 from core.national.tables import AnnualReport, ReportSnapshot
+from core.db import platform_access
 from core.tenancy import TenantInfo, unscoped
 from core.tenancy.tables import FrozenFigure, Tenant, TenantModule
 
@@ -59,6 +60,13 @@ async def reports_of_year(year: int) -> dict[uuid.UUID, dict[str, Any]]:
 
 
 async def dashboard(system: Any, year: int, rollup: bool = False, level: str | None = None) -> dict[str, Any]:
+    """Every province's figures for a year: read across provinces, so on the explicit platform path (counted and
+    logged; with PostgreSQL row-level security nothing foreign is visible otherwise)."""
+    with platform_access("national dashboard"):
+        return await _dashboard(system, year, rollup, level)
+
+
+async def _dashboard(system: Any, year: int, rollup: bool = False, level: str | None = None) -> dict[str, Any]:
     tenants = await Tenant.select(Tenant.id, Tenant.code, Tenant.name, Tenant.status,
                                   Tenant.merged_into).order_by(Tenant.code)
     frozen = await frozen_figures(year)
