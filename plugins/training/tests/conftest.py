@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 MODULE = "training"
-TODAY = date.today()
+TODAY = date.today()  # re-read before every test (below): the service takes the day at request time
+
+
+@pytest.fixture(autouse=True)
+def _today_of_this_test(request: pytest.FixtureRequest) -> None:
+    """A suite that runs across midnight must not compare yesterday's date with today's: each test module's
+    TODAY (imported from here) is set to the day the test starts."""
+    global TODAY
+    TODAY = date.today()
+    if getattr(request.module, "TODAY", None) is not None:
+        request.module.TODAY = TODAY
 
 
 class Api:
