@@ -14,12 +14,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
 from core.audit import record
-from core.db import is_sqlite, tenant_bound, transaction
+from core.db import direct_pg, fetch_pg, is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
+
+
+# The page's total, counted by the database in the page's own statement (PostgreSQL).
+_TOTAL_NAME = "_isogov_page_total"
+_TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
 
 
 def _now() -> datetime:
@@ -104,13 +110,39 @@ class Scope:
 
     async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
                    limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """One page of the rows matching every condition, and how many match in all."""
+        """One page of the rows matching every condition, and how many match in all.
+
+        `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
+        pairs with their own direction; the primary key breaks ties last. On PostgreSQL the page and its total come
+        from one statement (`count(*) OVER ()`), sent straight to the driver; a page past the end (no rows) asks
+        for the count alone. SQLite runs the page and the count through Piccolo."""
+        order = [item if isinstance(item, tuple) else (item, not descending) for item in order_by]
+        order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
+        if direct_pg():
+            with tenant_bound(self.ctx.tenant.id), unscoped():
+                query = self.table.select(*self._visible_columns(), _TOTAL).where(self.where())
+                for cond in conditions:
+                    query = query.where(cond)
+                for column, ascending in order:
+                    query = query.order_by(column, ascending=ascending)
+                sql, args = query.limit(limit).offset(offset).querystrings[0].compile_string(engine_type="postgres")
+                rows = await fetch_pg(sql, args)
+            if rows:
+                total = rows[0][_TOTAL_NAME]
+                for row in rows:
+                    del row[_TOTAL_NAME]
+                return rows, total
+            if offset == 0:
+                return rows, 0
+            count = self.count()
+            for cond in conditions:
+                count = count.where(cond)
+            return rows, await count
         query, count = self.select(), self.count()
         for cond in conditions:
             query, count = query.where(cond), count.where(cond)
-        # The primary key breaks ties, so rows that share the sort values keep one order across pages.
-        for column in (*order_by, self.table._meta.primary_key):
-            query = query.order_by(column, ascending=not descending)
+        for column, ascending in order:
+            query = query.order_by(column, ascending=ascending)
         query = query.limit(limit).offset(offset)
         if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once
             rows, total = await asyncio.gather(query.run(), count.run())
