@@ -20,5 +20,6 @@ if __name__ == "__main__":
         serve("127.0.0.1", get_settings().port, os.environ.get("ISOGOV_SERVER"))
     finally:
         profiler.stop()
+        profiler.last_session.save(sys.argv[1] + ".pyisession")  # for bench/_profile_flat.py
         with open(sys.argv[1], "w", encoding="utf-8") as out:
             out.write(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import Combination, Where, WhereRaw
 from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
@@ -26,6 +27,27 @@ from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, 
 # The page's total, counted by the database in the page's own statement (PostgreSQL).
 _TOTAL_NAME = "_isogov_page_total"
 _TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
+_PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def _no_join(condition: Any) -> bool:
+    """Whether a condition names columns of this table only (a joined column makes Piccolo write the page)."""
+    if isinstance(condition, Where):
+        return not condition.column._meta.call_chain
+    if isinstance(condition, Combination):
+        return _no_join(condition.first) and _no_join(condition.second)
+    return isinstance(condition, WhereRaw)
+
+
+def _order_key(column: Any) -> Any:
+    """What identifies an ORDER BY item in the page statement cache: a column by its table and name (with its join
+    chain), raw SQL by its text."""
+    meta = getattr(column, "_meta", None)
+    if meta is not None and hasattr(meta, "call_chain"):
+        return (meta.table._meta.tablename, meta.name, tuple(c._meta.name for c in meta.call_chain))
+    if isinstance(column, QueryString) and not column.args:
+        return ("raw", column.template)
+    return None  # not cached (a raw order with values): the page is built by Piccolo
 
 
 def _now() -> datetime:
@@ -118,15 +140,17 @@ class Scope:
         for the count alone. SQLite runs the page and the count through Piccolo."""
         order = [item if isinstance(item, tuple) else (item, not descending) for item in order_by]
         order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
-        if direct_pg():
-            with tenant_bound(self.ctx.tenant.id), unscoped():
-                query = self.table.select(*self._visible_columns(), _TOTAL).where(self.where())
-                for cond in conditions:
-                    query = query.where(cond)
-                for column, ascending in order:
-                    query = query.order_by(column, ascending=ascending)
-                sql, args = query.limit(limit).offset(offset).querystrings[0].compile_string(engine_type="postgres")
-                rows = await fetch_pg(sql, args)
+        frame = self._page_frame(order) if direct_pg() and all(map(_no_join, conditions)) else None
+        if frame is not None:
+            head, tail = frame
+            where = self.where()
+            for cond in conditions:
+                where = where & cond
+            with tenant_bound(self.ctx.tenant.id):
+                where_sql, args = where.querystring.compile_string(engine_type="postgres")
+                n = len(args)
+                rows = await fetch_pg(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
+                                      [*args, limit, offset])
             if rows:
                 total = rows[0][_TOTAL_NAME]
                 for row in rows:
@@ -148,6 +172,28 @@ class Scope:
             rows, total = await asyncio.gather(query.run(), count.run())
             return rows, total
         return await query, await count
+
+    def _page_frame(self, order: list[tuple[Any, bool]]) -> tuple[str, str] | None:
+        """The parts of a page's statement that do not change between requests (columns with the total, table,
+        order), as Piccolo writes them, built once per table and order: `SELECT ... FROM t` and ` ORDER BY ...`."""
+        keys = tuple((_order_key(c), asc) for c, asc in order)
+        if any(k is None for k, _ in keys):
+            return None
+        key = (self.table, self._private, keys)
+        frame = _PAGE_FRAMES.get(key)
+        if frame is None:
+            with unscoped():
+                query = self.table.select(*self._visible_columns(), _TOTAL)
+                for column, ascending in order:
+                    query = query.order_by(column, ascending=ascending)
+                sql, args = query.querystrings[0].compile_string(engine_type="postgres")
+            head, _, tail = sql.partition(" ORDER BY ")
+            if args or not tail or " WHERE " in head:
+                raise RuntimeError(f"unexpected page statement for {self.entity}: {sql}")
+            frame = (head, " ORDER BY " + tail)
+            if len(_PAGE_FRAMES) < 1000:
+                _PAGE_FRAMES[key] = frame
+        return frame
 
     async def find(self, id: Any, include_deleted: bool = False) -> dict[str, Any] | None:
         try:
