@@ -44,3 +44,39 @@ async def test_page_answers_what_select_and_count_answer(make_tenant: Any) -> No
                 want = await _reference(scope, conds, order, limit, offset)
                 assert got == want, (conds, order_by, descending, limit, offset)
     assert (await scope.page(limit=50))[1] == 5 and other.id != t.id
+
+
+async def test_insert_audits_the_row_the_database_stored(make_tenant: Any) -> None:
+    """`ctx.scope(T).insert` on PostgreSQL writes the row and its audit row in one statement when the row as sent
+    is the row stored; either way the audit's `after` is the stored row, and a refused insert leaves neither."""
+    from datetime import date, datetime, timedelta, timezone
+    import uuid
+
+    import msgspec
+    import pytest
+
+    from core.audit.tables import AuditEvent
+
+    t = await make_tenant()
+    ctx = await t.ctx()
+    scope = ctx.scope(Agency)
+    plus7 = timezone(timedelta(hours=7))
+    cases = [
+        {"created_at": None},  # the defaults: UTC now
+        {"created_at": datetime(2025, 5, 1, 9, 30, tzinfo=plus7)},  # another offset: stored in UTC
+    ]
+    for i, extra in enumerate(cases):
+        values = {"code": f"AUD{i}", "code_key": f"{t.id}:aud{i}", "name": "Phòng Kiểm tra", "name_folded": "phong",
+                  "level": "office", "valid_from": date(2024, 1, 1), **{k: v for k, v in extra.items() if v}}
+        row = await scope.insert(values)
+        stored = await scope.get(row["id"])
+        assert row == stored
+        audit = await ctx.scope(AuditEvent).select().where(AuditEvent.entity_id == str(row["id"])).first()
+        after = audit["after"] if isinstance(audit["after"], dict) else msgspec.json.decode(audit["after"])
+        assert after == msgspec.json.decode(msgspec.json.encode(scope._redact(stored)))
+        assert audit["action"] == "create" and audit["tenant_id"] == t.id
+    before = await ctx.scope(AuditEvent).count()
+    with pytest.raises(Exception):
+        await scope.insert({"id": uuid.UUID(str(row["id"])), "code": "DUP", "code_key": f"{t.id}:dup",
+                            "name": "Trùng", "name_folded": "trung", "level": "office", "valid_from": date(2024, 1, 1)})
+    assert await ctx.scope(AuditEvent).count() == before

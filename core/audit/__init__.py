@@ -23,14 +23,11 @@ def _json(value: Any) -> str | None:
     return msgspec.json.encode(value).decode("utf-8")
 
 
-async def record(ctx: "TenantContext | None", *, action: str, entity: str, entity_id: Any,
-                 before: Any = None, after: Any = None, tenant_id: uuid.UUID | None = None) -> None:
-    """Write an audit row (call it inside the transaction of the change it describes).
-
-    Without a tenant context (platform writes such as creating a platform user), pass `tenant_id` or None.
-    """
+def audit_row(ctx: "TenantContext | None", *, action: str, entity: str, entity_id: Any, before: Any = None,
+              after: Any = None, tenant_id: uuid.UUID | None = None) -> AuditEvent:
+    """The audit row `record` writes (for a caller that writes it within its own statement: `Scope.insert`)."""
     actor = ctx.actor if ctx is not None else None
-    row = AuditEvent(
+    return AuditEvent(
         id=uuid.uuid4(),
         tenant_id=ctx.tenant.id if ctx is not None else tenant_id,
         actor_id=actor.id if actor else None,
@@ -42,6 +39,16 @@ async def record(ctx: "TenantContext | None", *, action: str, entity: str, entit
         after=_json(after),
         request_id=(ctx.request_id if ctx is not None else None) or structlog.contextvars.get_contextvars().get("request_id"),
     )
+
+
+async def record(ctx: "TenantContext | None", *, action: str, entity: str, entity_id: Any,
+                 before: Any = None, after: Any = None, tenant_id: uuid.UUID | None = None) -> None:
+    """Write an audit row (call it inside the transaction of the change it describes).
+
+    Without a tenant context (platform writes such as creating a platform user), pass `tenant_id` or None.
+    """
+    row = audit_row(ctx, action=action, entity=entity, entity_id=entity_id, before=before, after=after,
+                    tenant_id=tenant_id)
     with unscoped():
         await AuditEvent.insert(row)
     log.debug("audit", action=action, entity=entity, entity_id=str(entity_id))

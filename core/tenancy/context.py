@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -18,7 +18,8 @@ from piccolo.columns.combination import Combination, Where, WhereRaw
 from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
-from core.audit import record
+from core.audit import audit_row, log as _audit_log, record
+from core.audit.tables import AuditEvent
 from core.db import direct_pg, fetch_pg, is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
@@ -28,6 +29,32 @@ from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, 
 _TOTAL_NAME = "_isogov_page_total"
 _TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
 _PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+# Column types whose value, as Python sends it, is what PostgreSQL returns (no rounding, no normalising).
+_EXACT_TYPES = frozenset({"UUID", "Varchar", "Text", "Email", "Boolean", "Integer", "BigInt", "SmallInt", "Date",
+                          "Timestamptz", "Timestamp", "JSON"})
+_EXACT_TABLES: dict[Any, bool] = {}
+
+
+def _exact(table: Any, stored: dict[str, Any]) -> bool:
+    """Whether the row as sent is the row PostgreSQL stores and returns, so the audit can describe it before it
+    comes back: every column of an exact type, no float, times in UTC (timestamptz) or naive (timestamp)."""
+    ok = _EXACT_TABLES.get(table)
+    if ok is None:
+        ok = _EXACT_TABLES[table] = all(type(c).__name__ in _EXACT_TYPES for c in table._meta.columns)
+    if not ok:
+        return False
+    for value in stored.values():
+        if isinstance(value, float):
+            return False
+        if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() != timedelta(0):
+            return False
+    for column in table._meta.columns:
+        value = stored.get(column._meta.name)
+        if isinstance(value, datetime) and (value.tzinfo is None) != (type(column).__name__ == "Timestamp"):
+            return False
+    return True
 
 
 def _no_join(condition: Any) -> bool:
@@ -216,17 +243,39 @@ class Scope:
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
+        sqlite = is_sqlite()
+        if not sqlite:
+            instance = self.table(**values)
+            stored = {c._meta.name: getattr(instance, c._meta.name) for c in self._visible_columns()}
+            if direct_pg() and _exact(self.table, stored):  # one statement: row, audit row, the stored row back
+                with tenant_bound(self.ctx.tenant.id):
+                    return await self._insert_audited(instance, stored, action)
         async with transaction(tenant=self.ctx.tenant.id):
-            if is_sqlite():  # embedded: a second local read is cheap, and keeps SQLite's column conversions
+            if sqlite:  # embedded: a second local read is cheap, and keeps SQLite's column conversions
                 with unscoped():
                     await self.table.insert(self.table(**values))
                 row = await self.get(values["id"], include_deleted=True)
-            else:  # one round trip: the stored row comes back from the INSERT
-                with unscoped():
-                    row = (await self.table.insert(self.table(**values)).returning(*self._visible_columns()))[0]
+            else:
+                with unscoped():  # the stored row comes back from the INSERT
+                    row = (await self.table.insert(instance).returning(*self._visible_columns()))[0]
             await record(self.ctx, action=action, entity=self.entity, entity_id=row["id"], before=None,
                          after=self._redact(row))
         return row
+
+    async def _insert_audited(self, instance: Any, stored: dict[str, Any], action: str) -> dict[str, Any]:
+        """PostgreSQL: `WITH ins AS (INSERT ... RETURNING ...), aud AS (INSERT INTO audit_event ...) SELECT * FROM
+        ins`, one statement, so one round trip and atomic alone (in the caller's transaction when there is one).
+        The audit's `after` is the row as sent, which `_exact` checked is the row the database stores."""
+        audit = audit_row(self.ctx, action=action, entity=self.entity, entity_id=stored["id"],
+                          after=self._redact(stored))
+        with unscoped():
+            statement = QueryString("WITH ins AS ({}), aud AS ({}) SELECT * FROM ins",
+                                    self.table.insert(instance).returning(*self._visible_columns()).querystrings[0],
+                                    AuditEvent.insert(audit).querystrings[0])
+            sql, args = statement.compile_string(engine_type="postgres")
+        rows = await fetch_pg(sql, args)
+        _audit_log.debug("audit", action=action, entity=self.entity, entity_id=str(stored["id"]))
+        return rows[0]
 
     async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
         self._check_write(values)
