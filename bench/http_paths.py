@@ -213,6 +213,34 @@ async def login(port: int, code: str) -> str:
     return holder["token"]
 
 
+async def get_json(port: int, path: str, headers: dict[str, str]) -> object:
+    from _load import _encode, _read_response
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(_encode(("GET", path, headers, b""), f"127.0.0.1:{port}"))
+        status, data = await _read_response(reader)
+    finally:
+        writer.close()
+    if status != 200:
+        raise RuntimeError(f"GET {path} on {port}: {status} {data[:300]!r}")
+    return json.loads(data)
+
+
+async def same_answers(ours_port: int, base_port: int, headers: dict[str, str]) -> None:
+    """The baseline must answer what the API answers: the same rows in the same order, the same totals."""
+    for path in ("/agencies", "/users", "/evidence"):
+        for query in ("?limit=50&offset=0", "?limit=50&offset=120"):
+            url = f"/api/v1/tenants/bench{path}{query}"
+            ours, base = await get_json(ours_port, url, headers), await get_json(base_port, url, headers)
+            mine = [(i["id"], i.get("code") or i.get("email") or i.get("title")) for i in ours["items"]]
+            theirs = [(i["id"], i.get("code") or i.get("email") or i.get("title")) for i in base["items"]]
+            if mine != theirs or ours["total"] != base["total"] or set(ours["items"][0]) != set(base["items"][0]):
+                raise RuntimeError(f"the baseline answers {url} differently: {theirs[:3]} / {base['total']} vs "
+                                   f"{mine[:3]} / {ours['total']}; fields {sorted(set(base['items'][0]) ^ set(ours['items'][0]))}")
+    print("baseline answers checked: the same rows, order, totals and fields as the API", flush=True)
+
+
 ONLY: list[str] = []
 SERVER: list[str] = ["uvicorn"]
 
@@ -260,6 +288,7 @@ async def run(args: argparse.Namespace, ours_port: int, base_port: int) -> None:
             return "POST", "/api/v1/tenants/bench/agencies", {**auth["bench"], "Content-Type": "application/json"}, body
         return request
 
+    await same_answers(ours_port, base_port, auth["bench"])
     n, c, rounds, db = args.n, args.c, args.rounds, args.db
     pg = db == "postgres"
     await measure("agencies list (50 of 2,000)", db, ours_port, base_port, getter("/agencies", "bench"), n, c,
