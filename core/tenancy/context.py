@@ -178,17 +178,16 @@ class Scope:
                 n = len(args)
                 rows = await fetch_pg(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
                                       [*args, limit, offset])
-            if rows:
-                total = rows[0][_TOTAL_NAME]
-                for row in rows:
-                    del row[_TOTAL_NAME]
-                return rows, total
-            if offset == 0:
-                return rows, 0
-            count = self.count()
-            for cond in conditions:
-                count = count.where(cond)
-            return rows, await count
+                if rows:
+                    total = rows[0][_TOTAL_NAME]
+                    for row in rows:
+                        del row[_TOTAL_NAME]
+                    return rows, total
+                if offset == 0:
+                    return rows, 0
+                counted = await fetch_pg(f"SELECT count(*) AS n FROM {self.table._meta.get_formatted_tablename()} "
+                                         f"WHERE {where_sql}", args)  # past the end: the total alone
+            return rows, counted[0]["n"]
         query, count = self.select(), self.count()
         for cond in conditions:
             query, count = query.where(cond), count.where(cond)
