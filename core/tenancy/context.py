@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from enum import Enum
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
+from piccolo.utils.encoding import dump_json
 from piccolo.columns.combination import Combination, Where, WhereRaw
 from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
-from core.audit import audit_row, log as _audit_log, record
+from core.audit import audit_values, log as _audit_log, record
 from core.audit.tables import AuditEvent
 from core.db import direct_pg, fetch_pg, is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
@@ -55,6 +57,18 @@ def _exact(table: Any, stored: dict[str, Any]) -> bool:
         if isinstance(value, datetime) and (value.tzinfo is None) != (type(column).__name__ == "Timestamp"):
             return False
     return True
+
+
+_INSERT_STATEMENTS: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _sql_value(value: Any, column: Any) -> Any:
+    """A value as Piccolo sends it (`convert_to_sql_value`): enums by value, JSON columns as text."""
+    if isinstance(value, Enum):
+        return value.value
+    if type(column).__name__ == "JSON" and value is not None and not isinstance(value, str):
+        return dump_json(value)
+    return value
 
 
 def _no_join(condition: Any) -> bool:
@@ -263,18 +277,38 @@ class Scope:
 
     async def _insert_audited(self, instance: Any, stored: dict[str, Any], action: str) -> dict[str, Any]:
         """PostgreSQL: `WITH ins AS (INSERT ... RETURNING ...), aud AS (INSERT INTO audit_event ...) SELECT * FROM
-        ins`, one statement, so one round trip and atomic alone (in the caller's transaction when there is one).
-        The audit's `after` is the row as sent, which `_exact` checked is the row the database stores."""
-        audit = audit_row(self.ctx, action=action, entity=self.entity, entity_id=stored["id"],
-                          after=self._redact(stored))
-        with unscoped():
-            statement = QueryString("WITH ins AS ({}), aud AS ({}) SELECT * FROM ins",
-                                    self.table.insert(instance).returning(*self._visible_columns()).querystrings[0],
-                                    AuditEvent.insert(audit).querystrings[0])
-            sql, args = statement.compile_string(engine_type="postgres")
+        ins`, one statement (written once per table), so one round trip and atomic alone (in the caller's
+        transaction when there is one). The audit's `after` is the row as sent, which `_exact` checked is the row
+        the database stores."""
+        audit = audit_values(self.ctx, action=action, entity=self.entity, entity_id=stored["id"],
+                             after=self._redact(stored))
+        sql, columns = self._insert_statement()
+        args = [_sql_value(getattr(instance, c._meta.name), c) for c in columns]
+        args += [audit[c._meta.name] for c in AuditEvent._meta.columns]
         rows = await fetch_pg(sql, args)
         _audit_log.debug("audit", action=action, entity=self.entity, entity_id=str(stored["id"]))
         return rows[0]
+
+    def _insert_statement(self) -> tuple[str, tuple[Any, ...]]:
+        key = (self.table, self._private)
+        found = _INSERT_STATEMENTS.get(key)
+        if found is None:
+            columns = tuple(self.table._meta.columns)
+            audit_columns = AuditEvent._meta.columns
+
+            def names(cols: Any) -> str:
+                return ", ".join(f'"{c._meta.db_column_name}"' for c in cols)
+
+            def params(start: int, count: int) -> str:
+                return ", ".join(f"${i}" for i in range(start, start + count))
+
+            returning = ", ".join(f'"{c._meta.db_column_name}" AS "{c._meta.name}"' for c in self._visible_columns())
+            sql = (f"WITH ins AS (INSERT INTO {self.table._meta.get_formatted_tablename()} ({names(columns)}) "
+                   f"VALUES ({params(1, len(columns))}) RETURNING {returning}), "
+                   f"aud AS (INSERT INTO {AuditEvent._meta.get_formatted_tablename()} ({names(audit_columns)}) "
+                   f"VALUES ({params(len(columns) + 1, len(audit_columns))})) SELECT * FROM ins")
+            found = _INSERT_STATEMENTS[key] = (sql, columns)
+        return found
 
     async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
         self._check_write(values)
