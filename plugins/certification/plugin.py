@@ -55,10 +55,10 @@ async def isogov_indicators(reader, tenants, year: int):
 
 
 @hookimpl
-async def isogov_facts(ctx, agencies, on: date):
+async def isogov_facts(ctx, agencies, on: date, names):
     from plugins.certification import reporting
 
-    return await reporting.facts(ctx, agencies, on)
+    return await reporting.facts(ctx, agencies, on, names)
 
 
 @hookimpl

@@ -6,10 +6,11 @@ services.states_as_of().
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from core.agencies.services import is_active
 from core.contracts import Fact, Indicator, Reminder
@@ -224,61 +225,125 @@ OVERDUE_VI = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _vi_date(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def _d(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    return _vi_date(day) if day else ""  # facts of a province repeat a few hundred dates thousands of times
 
 
-async def facts(ctx: TenantContext, agencies: list[Any], on: date) -> list[Fact]:
-    """Facts about many agencies on a date, from one read of their records (and a replay of those that
-    changed after `on`). Ids that are not agencies of ctx's tenant get no facts."""
-    if not agencies:
-        return []
+# The record columns the facts read (rules.obligations included); the JSON columns (scope, announcements, pending
+# legal changes) are never needed here, so they are neither fetched nor decoded.
+FACT_COLUMNS = ("status", "status_since", "standard_version", "announcement_number", "announced_on",
+                "reannouncement_due", "reannouncement_due_since", "last_internal_audit_on",
+                "last_management_review_on", "head_confirmed_on", "internal_audit_due_on", "management_review_due_on",
+                "legal_update_due_on")
+_NOT_STARTED = rules.QmsState()  # agencies without a record share it (only read)
+_FEW = 200  # up to this many agencies asked about, read by id; more, the whole province is read
+
+
+FACT_NAMES = ("status", "announced", "announced_on", "standard_version", "head_confirmed", "reannouncement_due",
+              "last_internal_audit_on", "last_management_review_on", "legal_update_late", "overdue")
+
+
+def agency_facts(aid: uuid.UUID, state: rules.QmsState, active: bool, on: date, deadline: date | None,
+                 want: frozenset[str] | None = None) -> list[Fact]:
+    """The facts of one agency from its state on `on` (only FACT_COLUMNS of it are read); `want`: the short names
+    (FACT_NAMES) to build, None for all."""
+    out: list[Fact] = []
+    add = out.append
+    status = state.status
+    announced = status == "announced"
+    version = f"TCVN ISO 9001:{state.standard_version}" if state.standard_version else "chưa rõ phiên bản"
+    if want is None or "status" in want:
+        add(Fact("agency", aid, f"{NAME}.status", status, f"Tình trạng HTQLCL: {STATUS_VI.get(status, status)}",
+                 state.status_since, {}))
+    if want is None or "announced" in want:
+        add(Fact("agency", aid, f"{NAME}.announced", announced,
+                 f"Đã công bố HTQLCL phù hợp {version} ngày {_d(state.announced_on)}" if announced
+                 else "Chưa công bố HTQLCL phù hợp TCVN ISO 9001", state.announced_on if announced else None,
+                 {"number": state.announcement_number}))
+    if want is None or "announced_on" in want:
+        add(Fact("agency", aid, f"{NAME}.announced_on", state.announced_on,
+                 f"Ngày công bố: {_d(state.announced_on)}" if state.announced_on else "Chưa có quyết định công bố",
+                 state.announced_on, {}))
+    if want is None or "standard_version" in want:
+        add(Fact("agency", aid, f"{NAME}.standard_version", state.standard_version, f"Áp dụng {version}", None, {}))
+    if want is None or "head_confirmed" in want:
+        head_on = state.head_confirmed_on
+        add(Fact("agency", aid, f"{NAME}.head_confirmed", head_on is not None,
+                 f"Người đứng đầu đã xác nhận hiệu lực HTQLCL ngày {_d(head_on)}" if head_on
+                 else "Người đứng đầu chưa xác nhận hiệu lực HTQLCL", head_on, {}))
+    if want is None or "reannouncement_due" in want:
+        due = announced and state.reannouncement_due
+        add(Fact("agency", aid, f"{NAME}.reannouncement_due", due,
+                 f"Phải công bố lại từ ngày {_d(state.reannouncement_due_since)} (điều chỉnh phạm vi)" if due
+                 else "Không có nghĩa vụ công bố lại", state.reannouncement_due_since if due else None, {}))
+    if want is None or "last_internal_audit_on" in want:
+        audit_on = state.last_internal_audit_on
+        add(Fact("agency", aid, f"{NAME}.last_internal_audit_on", audit_on,
+                 f"Đánh giá nội bộ gần nhất ngày {_d(audit_on)}" if audit_on else "Chưa đánh giá nội bộ",
+                 audit_on, {}))
+    if want is None or "last_management_review_on" in want:
+        review_on = state.last_management_review_on
+        add(Fact("agency", aid, f"{NAME}.last_management_review_on", review_on,
+                 f"Xem xét của lãnh đạo gần nhất ngày {_d(review_on)}" if review_on
+                 else "Chưa xem xét của lãnh đạo", review_on, {}))
+    late = want is None or "legal_update_late" in want
+    if late or "overdue" in want:
+        reasons = rules.overdue_reasons(state, on, deadline) if active else []
+        if late:
+            late = "legal_update" in reasons
+            add(Fact("agency", aid, f"{NAME}.legal_update_late", late,
+                     "Chậm cập nhật HTQLCL theo văn bản pháp luật mới (quá 3 tháng)" if late
+                     else "Không chậm cập nhật văn bản pháp luật", None, {}))
+        if want is None or "overdue" in want:
+            add(Fact("agency", aid, f"{NAME}.overdue", bool(reasons),
+                     "Quá hạn: " + "; ".join(OVERDUE_VI[r] for r in reasons) if reasons
+                     else f"Không có nghĩa vụ quá hạn ngày {_d(on)}", on, {"reasons": reasons}))
+    return out
+
+
+async def facts(ctx: TenantContext, agencies: list[Any], on: date, names: Iterable[str] | None = None
+                ) -> list[Fact]:
+    """Facts about many agencies on a date, from one read of their records (only the columns the facts need) and a
+    replay of those that changed after `on`. Ids that are not agencies of ctx's tenant get no facts. `names`
+    ("certification.<fact>"): only those facts, None for all."""
+    want = None if names is None else frozenset(
+        n[len(NAME) + 1:] for n in names if n.startswith(f"{NAME}.")) & frozenset(FACT_NAMES)
     wanted = {a for a in agencies if isinstance(a, uuid.UUID)}
-    rows = await ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to).where(
-        Agency.id.is_in(list(wanted)))
+    if not wanted or want == frozenset():
+        return []
+    # Few agencies: an IN list. Many (the planner asks about a whole province): the tenant's rows, kept by a set
+    # lookup here; a long IN list (or an array parameter) costs more to bind and plan than reading the rows, and a
+    # cached generic plan may compare every row with every id.
+    few = len(wanted) <= _FEW
+    query = ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to)
+    rows = [r for r in await (query.where(Agency.id.is_in(list(wanted))) if few else query) if r["id"] in wanted]
     if not rows:
         return []
-    records = await services._records(ctx).where(QmsRecord.agency_id.is_in([r["id"] for r in rows]))
-    states = await services.states_as_of(ctx, on, records)
+    columns = [getattr(QmsRecord, c) for c in ("id", "agency_id", "last_event_on", *FACT_COLUMNS)]
+    query = ctx.scope(QmsRecord).select(*columns)
+    if few:
+        query = query.where(QmsRecord.agency_id.is_in([r["id"] for r in rows]))
+    states: dict[uuid.UUID, rules.QmsState] = {}
+    stale = []
+    for r in await query:
+        if r["agency_id"] not in wanted:
+            continue
+        if r["last_event_on"] is None or r["last_event_on"] <= on:
+            states[r["agency_id"]] = rules.QmsState(**{c: r[c] for c in FACT_COLUMNS})
+        else:
+            stale.append(r)
+    if stale:  # a day before their last event: replayed from the events (the JSON columns are not read there)
+        states.update(await services.states_as_of(ctx, on, stale))
     deadline = await services.conversion_deadline(ctx)
     out: list[Fact] = []
     for agency in rows:
         aid = agency["id"]
-        state = states.get(aid) or rules.QmsState()
-        reasons = rules.overdue_reasons(state, on, deadline) if is_active(agency, on) else []
-        announced = state.status == "announced"
-        version = f"TCVN ISO 9001:{state.standard_version}" if state.standard_version else "chưa rõ phiên bản"
-        add = lambda name, value, text, holds_on=None, **data: out.append(  # noqa: E731
-            Fact(subject="agency", subject_id=aid, name=f"{NAME}.{name}", value=value, explanation=text,
-                 holds_on=holds_on, data=data))
-        add("status", state.status, f"Tình trạng HTQLCL: {STATUS_VI.get(state.status, state.status)}",
-            state.status_since)
-        add("announced", announced,
-            f"Đã công bố HTQLCL phù hợp {version} ngày {_d(state.announced_on)}" if announced
-            else "Chưa công bố HTQLCL phù hợp TCVN ISO 9001", state.announced_on if announced else None,
-            number=state.announcement_number)
-        add("announced_on", state.announced_on, f"Ngày công bố: {_d(state.announced_on)}" if state.announced_on
-            else "Chưa có quyết định công bố", state.announced_on)
-        add("standard_version", state.standard_version, f"Áp dụng {version}")
-        add("head_confirmed", state.head_confirmed_on is not None,
-            f"Người đứng đầu đã xác nhận hiệu lực HTQLCL ngày {_d(state.head_confirmed_on)}"
-            if state.head_confirmed_on else "Người đứng đầu chưa xác nhận hiệu lực HTQLCL", state.head_confirmed_on)
-        due = announced and state.reannouncement_due
-        add("reannouncement_due", due,
-            f"Phải công bố lại từ ngày {_d(state.reannouncement_due_since)} (điều chỉnh phạm vi)" if due
-            else "Không có nghĩa vụ công bố lại", state.reannouncement_due_since if due else None)
-        add("last_internal_audit_on", state.last_internal_audit_on,
-            f"Đánh giá nội bộ gần nhất ngày {_d(state.last_internal_audit_on)}" if state.last_internal_audit_on
-            else "Chưa đánh giá nội bộ", state.last_internal_audit_on)
-        add("last_management_review_on", state.last_management_review_on,
-            f"Xem xét của lãnh đạo gần nhất ngày {_d(state.last_management_review_on)}"
-            if state.last_management_review_on else "Chưa xem xét của lãnh đạo", state.last_management_review_on)
-        add("legal_update_late", "legal_update" in reasons,
-            "Chậm cập nhật HTQLCL theo văn bản pháp luật mới (quá 3 tháng)" if "legal_update" in reasons
-            else "Không chậm cập nhật văn bản pháp luật")
-        add("overdue", bool(reasons),
-            "Quá hạn: " + "; ".join(OVERDUE_VI[r] for r in reasons) if reasons
-            else f"Không có nghĩa vụ quá hạn ngày {_d(on)}", on, reasons=reasons)
+        out += agency_facts(aid, states.get(aid) or _NOT_STARTED, is_active(agency, on), on, deadline, want)
     return out
 
 
