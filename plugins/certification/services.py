@@ -632,23 +632,41 @@ BOARD_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.name, Agency.name_folded,
                         Agency.required, Agency.valid_from, Agency.valid_to)
 
 
+def _stale_sql(ctx: TenantContext, as_of: date) -> Any:
+    """A column of the board's queries: true when some record of the tenant has an event after `as_of` (the
+    persisted state is then not the state of that day: `_board_in_sql` is false), so the check costs no query."""
+    from piccolo.querystring import QueryString
+
+    return QueryString('EXISTS (SELECT 1 FROM "cert_qms_record" s WHERE s."tenant_id" = {} '
+                       'AND s."last_event_on" > {})', ctx.tenant.id, as_of, alias="board_stale")
+
+
 async def board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, limit: int, offset: int
                      ) -> tuple[list[BoardRow], int]:
     """One page of the board and how many rows match: SQL pages and counts (see above); Python only for the
-    rows of the page."""
-    if not await _board_in_sql(ctx, as_of):
-        rows = await board(ctx, as_of, filters)
-        return rows[offset:offset + limit], len(rows)
+    rows of the page. Three statements: the province's settings, the page (its rows carry the total, a window
+    count, and whether the records are current on `as_of`), the records of the page."""
+    from piccolo.querystring import QueryString
+
     deadline = await conversion_deadline(ctx)
     conds = await _sql_conditions(ctx, as_of, filters, deadline)
     scope = ctx.scope(Agency)
-    query, count = scope.select(*BOARD_AGENCY_COLUMNS), scope.count()
+    query = scope.select(*BOARD_AGENCY_COLUMNS, QueryString("COUNT(*) OVER ()", alias="board_total"),
+                         _stale_sql(ctx, as_of))
     for cond in conds:
-        query, count = query.where(cond), count.where(cond)
+        query = query.where(cond)
     query = query.order_by(_level_order()).order_by(Agency.name_folded).order_by(Agency.code).order_by(Agency.id)
-    agencies, total = await query.limit(limit).offset(offset), await count
-    if not agencies:
-        return [], total
+    agencies = await query.limit(limit).offset(offset)
+    if agencies and not agencies[0]["board_stale"]:
+        total = agencies[0]["board_total"]
+    elif not agencies and await _board_in_sql(ctx, as_of):  # past the last row, or no row matches
+        count = scope.count()
+        for cond in conds:
+            count = count.where(cond)
+        return [], await count
+    else:  # a day before some record's last event: the replayed board
+        rows = await board(ctx, as_of, filters)
+        return rows[offset:offset + limit], len(rows)
     records = await ctx.scope(QmsRecord).select().where(QmsRecord.agency_id.is_in([a["id"] for a in agencies]))
     by_agency = {r["agency_id"]: r for r in records}
     rows = []
@@ -662,20 +680,21 @@ async def board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, lim
 
 
 async def board_summary(ctx: TenantContext, as_of: date, filters: BoardFilters) -> BoardSummary:
-    """The board's counts: one grouped SQL query (level, required, record key) when the records are current."""
+    """The board's counts: one grouped SQL query (level, required, record key) when the records are current (its
+    rows tell whether they are: `_stale_sql`)."""
     from piccolo.query.functions.aggregate import Count
     from piccolo.querystring import QueryString
 
-    if not await _board_in_sql(ctx, as_of):
-        return summarize(await board(ctx, as_of, filters), as_of)
     deadline = await conversion_deadline(ctx)
     conds = await _sql_conditions(ctx, as_of, filters, deadline)
     key_sql, key_params = _summary_key(as_of, deadline)
     query = ctx.scope(Agency).select(Agency.level, Agency.required, QueryString(key_sql, *key_params, alias="k"),
-                                     Count(alias="n"))
+                                     Count(alias="n"), _stale_sql(ctx, as_of))
     for cond in conds:
         query = query.where(cond)
     groups = await query.group_by(Agency.level, Agency.required, QueryString('"k"'))  # the key, by its alias
+    if (groups[0]["board_stale"] if groups else not await _board_in_sql(ctx, as_of)):
+        return summarize(await board(ctx, as_of, filters), as_of)  # a day before some record's last event
 
     def empty() -> dict[str, int]:
         return {s: 0 for s in rules.STATUSES}
