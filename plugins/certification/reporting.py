@@ -1,13 +1,16 @@
 """What the module tells the rest of the system: reminders, national indicators, eligibility facts and the
-evidence targets' existence checks. Everything reads the derived QMS state through services.states_as_of().
+evidence targets' existence checks. The national indicators are one grouped SQL query over the persisted
+record state of all the tenants asked (`indicators`); everything else reads the derived QMS state through
+services.states_as_of().
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections import Counter
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from core.agencies.services import is_active
 from core.contracts import Fact, Indicator, Reminder
@@ -16,7 +19,7 @@ from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
 from plugins.certification import NAME, rules, services
 from plugins.certification.services import LEVEL_ORDER
-from plugins.certification.tables import QmsEvent, QmsRecord
+from plugins.certification.tables import CertificationSettings, QmsEvent, QmsRecord
 
 AUDIENCE = ("agency_officer", "tenant_admin")
 
@@ -73,53 +76,142 @@ def _reference_day(year: int, today: date | None = None) -> date:
     return min(date(year, 12, 31), today)
 
 
-def _by_level(agencies: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {level: 0 for level in LEVEL_ORDER}
-    for a in agencies:
-        counts[a["level"]] = counts.get(a["level"], 0) + 1
-    return counts
+ON_VERSION_STATUSES = ("building", "applying", "announced", "suspended")  # a QMS that follows a version
+# A superset test, in SQL, of "this announcements list holds a re-announcement" (whatever the JSON's spacing).
+_REANNOUNCEMENT_LIKE = '%"reannouncement"%true%'
 
 
-async def indicators(ctx: TenantContext, year: int, today: date | None = None) -> list[Indicator]:
-    """Counts for the national view (Phụ lục II style), by agency level, over agencies active at the end of
-    `year` (today for the running year): required agencies; building; applying (not yet announced); announced;
-    re-announced during the year; on the 2015 version; overdue."""
+def _labels(year: int) -> list[tuple[str, str, str]]:
+    return [
+        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply"),
+        ("building", "Đang xây dựng HTQLCL", "Building the QMS"),
+        ("applying", "Đang áp dụng, chưa công bố", "Applying, not yet announced"),
+        ("announced", "Đã công bố HTQLCL", "Announced"),
+        ("reannounced", f"Công bố lại trong năm {year}", f"Re-announced in {year}"),
+        ("on_2015_version", "Áp dụng TCVN ISO 9001:2015", "On TCVN ISO 9001:2015"),
+        ("overdue", "Có nghĩa vụ quá hạn", "With an overdue obligation"),
+    ]
+
+
+FIGURES = tuple(name for name, _, _ in _labels(0))
+
+
+def _reannounced_in(announcements: list[dict[str, Any]], year: int) -> bool:
+    return any(a.get("reannouncement") and date.fromisoformat(a["on"]).year == year for a in announcements)
+
+
+def figures_of(state: rules.QmsState, day: date, deadline: date | None, year: int) -> list[str]:
+    """The figures (other than `required`) an agency open on `day` counts in, from its QMS state that day."""
+    found = []
+    if state.status in ("building", "applying", "announced"):
+        found.append(state.status)
+    if _reannounced_in(state.announcements, year):
+        found.append("reannounced")
+    if state.standard_version == "2015" and state.status in ON_VERSION_STATUSES:
+        found.append("on_2015_version")
+    if rules.overdue_reasons(state, day, deadline):
+        found.append("overdue")
+    return found
+
+
+def _indicators(counts: dict[str, Counter], year: int, tenant_id: uuid.UUID) -> list[Indicator]:
+    return [Indicator(module=NAME, name=name, value=sum(counts[name].values()), label_vi=vi, label_en=en,
+                      breakdown={**{level: 0 for level in LEVEL_ORDER}, **counts[name]}, tenant_id=tenant_id,
+                      order=order)
+            for order, (name, vi, en) in enumerate(_labels(year))]
+
+
+async def indicators(reader: Any, tenants: Sequence[Any], year: int, today: date | None = None) -> list[Indicator]:
+    """Counts for the national view (Phụ lục II style) of every tenant in `tenants`, by agency level, over the
+    agencies open at the end of `year` (today for the running year): required agencies; building; applying (not
+    yet announced); announced; re-announced during the year; on the 2015 version; overdue.
+
+    One grouped SQL query over all the tenants (`reader`, a core.tenancy.TenantsReader) reads the persisted record
+    state (QmsRecord, rewritten with each event): each agency joined with its record, grouped by tenant and level,
+    each figure a conditional count; the overdue rules are the board's (services._reason_sql). Two kinds of rows
+    come back one by one instead of summed, and are finished in Python:
+    - a record with an event after the reference day (a past year): its events are replayed up to that day;
+    - a record whose last announcement is in the year and whose announcements may hold a re-announcement (a SQL
+      LIKE that can only over-select): its announcements are parsed to tell whether one was in the year.
+    `indicators_replayed` computes the same from the events alone; the tests hold the two equal."""
+    from piccolo.query.functions.aggregate import Count
+    from piccolo.querystring import QueryString
+
+    day = _reference_day(year, today)
+    counts = {t.id: {name: Counter() for name in FIGURES} for t in tenants}
+    if not counts:
+        return []
+    deadlines = {row["tenant_id"]: row["conversion_deadline"] for row in await reader.scope(
+        CertificationSettings).select(CertificationSettings.tenant_id, CertificationSettings.conversion_deadline)}
+    late = [tid for tid, deadline in deadlines.items() if deadline is not None and day > deadline]
+    record = Agency.id.join_on(QmsRecord.agency_id)  # LEFT JOIN: an agency without a record has not started
+    r = record.id._meta.get_full_name(with_alias=False).rsplit(".", 1)[0]  # the joined record's name in the SQL
+
+    def count(condition: str, *params: Any, alias: str) -> Any:
+        return QueryString(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)", *params, alias=alias)
+
+    reasons = [services._reason_sql(reason, day, None, rec=r, late_tenants=late) for reason in rules.OVERDUE_REASONS]
+    versioned = ", ".join(f"'{s}'" for s in ON_VERSION_STATUSES)
+    groups = await reader.scope(Agency).select(
+        Agency.tenant_id, Agency.level,
+        count('"agency"."required" = {}', True, alias="required"),
+        *(count(f"{r}.\"status\" = '{status}'", alias=status) for status in ("building", "applying", "announced")),
+        count(f"{r}.\"standard_version\" = '2015' AND {r}.\"status\" IN ({versioned})", alias="on_2015_version"),
+        count(" OR ".join(f"({sql})" for sql, _ in reasons), *(p for _, ps in reasons for p in ps), alias="overdue"),
+        QueryString(f'CASE WHEN {r}."announced_on" >= {{}} AND CAST({r}."announcements" AS TEXT) LIKE {{}} '
+                    f'THEN CAST({r}."announcements" AS TEXT) END', date(year, 1, 1), _REANNOUNCEMENT_LIKE,
+                    alias="announcements_text"),
+        QueryString(f'CASE WHEN {r}."last_event_on" > {{}} THEN {r}."id" END', day, alias="replay_record"),
+        Count(record.id, alias="records"),  # (a joined column: it makes Piccolo join the record)
+    ).where((Agency.valid_from <= day) & (Agency.valid_to.is_null() | (Agency.valid_to > day))).group_by(
+        Agency.tenant_id, Agency.level, QueryString('"announcements_text"'), QueryString('"replay_record"'))
+
+    replay: dict[uuid.UUID, dict[str, Any]] = {}
+    for g in groups:
+        mine = counts.get(g["tenant_id"])
+        if mine is None:
+            continue
+        level = g["level"]
+        mine["required"][level] += g["required"]
+        if g["replay_record"] is not None:  # one agency whose record changed after `day`: replayed below
+            replay[uuid.UUID(str(g["replay_record"]))] = g
+            continue
+        for name in ("building", "applying", "announced", "on_2015_version", "overdue"):
+            mine[name][level] += g[name]
+        if g["announcements_text"] is not None and _reannounced_in(services._json_load(g["announcements_text"]),
+                                                                   year):
+            mine["reannounced"][level] += g["records"]
+    if replay:
+        events: dict[uuid.UUID, list[rules.Event]] = {rid: [] for rid in replay}
+        for row in await reader.scope(QmsEvent).select(
+                QmsEvent.id, QmsEvent.record_id, QmsEvent.seq, QmsEvent.kind, QmsEvent.occurred_on, QmsEvent.data,
+                QmsEvent.corrects_id).where(QmsEvent.record_id.is_in(list(replay))).order_by(QmsEvent.seq):
+            events[row["record_id"]].append(services.rule_event(row))
+        for rid, g in replay.items():
+            state = rules.replay(events[rid], until=day)
+            for name in figures_of(state, day, deadlines.get(g["tenant_id"]), year):
+                counts[g["tenant_id"]][name][g["level"]] += 1
+    return [ind for t in tenants for ind in _indicators(counts[t.id], year, t.id)]
+
+
+async def indicators_replayed(ctx: TenantContext, year: int, today: date | None = None) -> list[Indicator]:
+    """The figures of `indicators` for ctx's tenant from the events alone: every record of an agency open on the
+    reference day replayed up to that day, and the rules applied in Python. The reference the SQL is held to."""
     day = _reference_day(year, today)
     agencies = await _active_agencies(ctx, day)
-    ids = {a["id"] for a in agencies}
-    records = [r for r in await ctx.scope(QmsRecord).select().output(load_json=True) if r["agency_id"] in ids]
-    states = await services.states_as_of(ctx, day, records)
+    records = {r["id"]: r["agency_id"] for r in await ctx.scope(QmsRecord).select(QmsRecord.id, QmsRecord.agency_id)}
+    events: dict[uuid.UUID, list[rules.Event]] = {}
+    for row in await services.event_rows(ctx, list(records)):
+        events.setdefault(records[row["record_id"]], []).append(services.rule_event(row))
     deadline = await services.conversion_deadline(ctx)
-
-    empty = rules.QmsState()  # every agency without a record shares one state, only read below
-
-    def state(a: dict[str, Any]) -> rules.QmsState:
-        return states.get(a["id"]) or empty
-
-    reannounced = set()
+    counts = {name: Counter() for name in FIGURES}
     for a in agencies:
-        for ann in state(a).announcements:
-            if ann.get("reannouncement") and date.fromisoformat(ann["on"]).year == year:
-                reannounced.add(a["id"])
-    groups: list[tuple[str, str, str, list[dict[str, Any]]]] = [
-        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply",
-         [a for a in agencies if a["required"]]),
-        ("building", "Đang xây dựng HTQLCL", "Building the QMS",
-         [a for a in agencies if state(a).status == "building"]),
-        ("applying", "Đang áp dụng, chưa công bố", "Applying, not yet announced",
-         [a for a in agencies if state(a).status == "applying"]),
-        ("announced", "Đã công bố HTQLCL", "Announced",
-         [a for a in agencies if state(a).status == "announced"]),
-        ("reannounced", f"Công bố lại trong năm {year}", f"Re-announced in {year}",
-         [a for a in agencies if a["id"] in reannounced]),
-        ("on_2015_version", "Áp dụng TCVN ISO 9001:2015", "On TCVN ISO 9001:2015",
-         [a for a in agencies if state(a).standard_version == "2015"
-          and state(a).status in ("building", "applying", "announced", "suspended")]),
-        ("overdue", "Có nghĩa vụ quá hạn", "With an overdue obligation",
-         [a for a in agencies if rules.overdue_reasons(state(a), day, deadline)]),
-    ]
-    return [Indicator(module=NAME, name=name, value=len(members), label_vi=vi, label_en=en,
-                      breakdown=_by_level(members)) for name, vi, en, members in groups]
+        if a["required"]:
+            counts["required"][a["level"]] += 1
+        state = rules.replay(events.get(a["id"], []), until=day)
+        for name in figures_of(state, day, deadline, year):
+            counts[name][a["level"]] += 1
+    return _indicators(counts, year, ctx.tenant.id)
 
 
 STATUS_VI = {

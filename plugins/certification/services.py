@@ -517,23 +517,31 @@ def summarize(rows: Sequence[BoardRow], as_of: date) -> BoardSummary:
 _REC = ('(SELECT {expr} FROM "cert_qms_record" r WHERE r."agency_id" = "agency"."id" '
         'AND (r."tenant_id" = "agency"."tenant_id") IS TRUE)')
 _OPEN = '"agency"."valid_from" <= {} AND ("agency"."valid_to" IS NULL OR "agency"."valid_to" > {})'
-_IN_USE = "r.\"status\" IN ('applying', 'announced')"
+_IN_USE = "{rec}.\"status\" IN ('applying', 'announced')"
 
 
-def _reason_sql(reason: str, as_of: date, deadline: date | None) -> tuple[str, list[Any]]:
-    """SQL (on the record `r`) that is true when `reason` makes the record overdue on `as_of` (rules.obligations),
-    for an agency open that day; with its parameters."""
+def _reason_sql(reason: str, as_of: date, deadline: date | None, *, rec: str = "r",
+                late_tenants: Sequence[uuid.UUID] | None = None) -> tuple[str, list[Any]]:
+    """SQL (on the record `rec`, joined to "agency") that is true when `reason` makes the record overdue on
+    `as_of` (rules.obligations), for an agency open that day; with its parameters. `late_tenants`, for a query
+    over several tenants: the tenants whose conversion deadline has passed on `as_of` (`deadline` is then unused).
+    """
     if reason in ("internal_audit", "management_review", "legal_update"):
         column = {"internal_audit": "internal_audit_due_on", "management_review": "management_review_due_on",
                   "legal_update": "legal_update_due_on"}[reason]
-        return f'{_IN_USE} AND r."{column}" < {{}} AND {_OPEN}', [as_of, as_of, as_of]
+        return f'{_IN_USE.format(rec=rec)} AND {rec}."{column}" < {{}} AND {_OPEN}', [as_of, as_of, as_of]
     if reason == "reannouncement":
-        return (f'r."status" = \'announced\' AND r."reannouncement_due" = {{}} AND r."reannouncement_due_since" '
-                f'IS NOT NULL AND {_OPEN}', [True, as_of, as_of])
-    if deadline is not None and as_of > deadline:  # conversion
-        statuses = ", ".join(f"'{s}'" for s in rules.CONVERTIBLE)
-        return f'r."standard_version" = \'2008\' AND r."status" IN ({statuses}) AND {_OPEN}', [as_of, as_of]
-    return "1 = 0", []
+        return (f'{rec}."status" = \'announced\' AND {rec}."reannouncement_due" = {{}} AND '
+                f'{rec}."reannouncement_due_since" IS NOT NULL AND {_OPEN}', [True, as_of, as_of])
+    # conversion
+    if (not late_tenants) if late_tenants is not None else (deadline is None or as_of <= deadline):
+        return "1 = 0", []
+    statuses = ", ".join(f"'{s}'" for s in rules.CONVERTIBLE)
+    sql = f'{rec}."standard_version" = \'2008\' AND {rec}."status" IN ({statuses}) AND {_OPEN}'
+    if late_tenants is None:
+        return sql, [as_of, as_of]
+    marks = ", ".join("{}" for _ in late_tenants)
+    return f'{sql} AND "agency"."tenant_id" IN ({marks})', [as_of, as_of, *late_tenants]
 
 
 def _flag(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
