@@ -269,6 +269,41 @@ async def test_hook_isogov_facts(make_tenant: Any, client: Any) -> None:
                 ).knows("example")
 
 
+async def test_facts_names_ask_only_their_modules_and_keep_only_those_facts(make_tenant: Any) -> None:
+    from core.contracts import Fact
+
+    seen: dict[str, Any] = {}
+
+    def answering(module: str, takes_names: bool) -> Any:
+        def build(agencies: Any) -> list[Fact]:
+            return [Fact(subject="agency", subject_id=a, name=f"{module}.{n}", value=n, explanation=n)
+                    for a in agencies for n in ("a", "b")]
+
+        if takes_names:
+            async def facts(ctx: Any, agencies: Any, on: Any, names: Any) -> list[Fact]:
+                seen[module] = names
+                return [f for f in build(agencies) if names is None or f.name in names]
+        else:
+            async def facts(ctx: Any, agencies: Any, on: Any) -> list[Fact]:  # ignores names: all its facts
+                seen[module] = "called"
+                return build(agencies)
+        return facts
+
+    t = await make_tenant(modules=[])
+    system = build_plugin_system(plugins=[make_plugin("m1", isogov_facts=hookimpl(answering("m1", True))),
+                                          make_plugin("m2", isogov_facts=hookimpl(answering("m2", False))),
+                                          make_plugin("m3", isogov_facts=hookimpl(answering("m3", True)))])
+    d1 = t.agencies["D1"]
+    sheet = await system.facts(await t.ctx(), agencies=[d1], on=date(2026, 1, 1), modules=["m1", "m2", "m3"],
+                               names=["m1.a", "m2.b"])
+    assert seen == {"m1": frozenset({"m1.a", "m2.b"}), "m2": "called"}  # m3: none of its facts asked, not called
+    assert sheet.of(d1).keys() == {"m1.a", "m2.b"} and sheet.knows("m1") and sheet.knows("m2")
+    assert not sheet.knows("m3")
+    seen.clear()
+    every = await system.facts(await t.ctx(), agencies=[d1], on=date(2026, 1, 1), modules=["m1", "m2", "m3"])
+    assert seen == {"m1": None, "m2": "called", "m3": None} and len(every.of(d1)) == 6
+
+
 async def test_collection_hooks_get_a_read_only_context(make_tenant: Any) -> None:
     from core.tenancy import TenantScopeError
     from tests.example_plugin.tables import ExampleNote

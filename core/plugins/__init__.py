@@ -199,8 +199,9 @@ class PluginSystem:
 
     # Typed collections.
     async def facts(self, ctx: Any, *, agencies: Iterable[Any] = (), people: Iterable[Any] = (), on: Any,
-                    modules: Iterable[str] | None = None) -> FactSheet:
-        """Ask every enabled module (all when `modules` is None) for facts about the subjects; one call each."""
+                    modules: Iterable[str] | None = None, names: Iterable[str] | None = None) -> FactSheet:
+        """Ask every enabled module (all when `modules` is None) for facts about the subjects; one call each.
+        With `names` ("<module>.<fact>"), only the modules of those names are asked and only those facts kept."""
         agencies, people = list(dict.fromkeys(agencies)), list(dict.fromkeys(people))
         if not agencies and not people:
             return FactSheet()
@@ -208,12 +209,16 @@ class PluginSystem:
             from core.tenancy.guards import enabled_modules
 
             modules = self.enabled_or_builtin(await enabled_modules(ctx.tenant.id))
+        wanted = None if names is None else frozenset(names)
+        if wanted is not None:
+            owners = {name.split(".", 1)[0] for name in wanted}
+            modules = [m for m in modules if m in owners]
         answers = await self.collect("isogov_facts", modules=modules, ctx=ctx.as_read_only(), agencies=agencies,
-                                     people=people, on=on)
+                                     people=people, on=on, names=wanted)
         sheet = FactSheet(answered=tuple(module for module, _ in answers))
         for module, facts in answers:
             for fact in facts:
-                if isinstance(fact, Fact):
+                if isinstance(fact, Fact) and (wanted is None or fact.name in wanted):
                     sheet.add(fact)
         return sheet
 

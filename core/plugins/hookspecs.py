@@ -103,11 +103,15 @@ def isogov_indicators(reader, tenants, year):
 
 
 @hookspec
-def isogov_facts(ctx, agencies, people, on):
+def isogov_facts(ctx, agencies, people, on, names):
     """Facts (awaitable): for subjects of ctx's tenant (`agencies` and `people`: lists of ids, either may be
     empty) on a date `on`, return a list of `core.contracts.Fact`, each with a Vietnamese explanation.
     One call for 3,000 agencies is one query (or a few) per module, never one per subject. `ctx` is read-only.
-    Callers use `PluginSystem.facts(ctx, agencies=..., people=..., on=...)`, which returns a `FactSheet`."""
+    `names`: the fact names the caller wants (a frozenset of "<module>.<fact>"), or None for all. A module may take
+    it to build only those (an implementation may leave the argument out); the sheet keeps only the names asked
+    whatever a module returns, and a module none of whose facts is asked is not called.
+    Callers use `PluginSystem.facts(ctx, agencies=..., people=..., on=..., names=...)`, which returns a
+    `FactSheet`."""
 
 
 @hookspec

@@ -48,24 +48,17 @@ async def isogov_reminders(ctx, day: date):
 
 
 @hookimpl
-async def isogov_indicators(tenants, year: int):
-    from dataclasses import replace
-
-    from core.tenancy.context import system_context
+async def isogov_indicators(reader, tenants, year: int):
     from plugins.certification import reporting
 
-    found = []
-    for tenant in tenants:
-        ctx = system_context(tenant, "indicators").as_read_only()
-        found += [replace(i, tenant_id=tenant.id) for i in await reporting.indicators(ctx, year)]
-    return found
+    return await reporting.indicators(reader, tenants, year)
 
 
 @hookimpl
-async def isogov_facts(ctx, agencies, on: date):
+async def isogov_facts(ctx, agencies, on: date, names):
     from plugins.certification import reporting
 
-    return await reporting.facts(ctx, agencies, on)
+    return await reporting.facts(ctx, agencies, on, names)
 
 
 @hookimpl

@@ -1,12 +1,16 @@
 """What the module tells the rest of the system: reminders, national indicators, eligibility facts and the
-evidence targets' existence checks. Everything reads the derived QMS state through services.states_as_of().
+evidence targets' existence checks. The national indicators are one grouped SQL query over the persisted
+record state of all the tenants asked (`indicators`); everything else reads the derived QMS state through
+services.states_as_of().
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections import Counter
 from datetime import date
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from core.agencies.services import is_active
 from core.contracts import Fact, Indicator, Reminder
@@ -15,7 +19,7 @@ from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
 from plugins.certification import NAME, rules, services
 from plugins.certification.services import LEVEL_ORDER
-from plugins.certification.tables import QmsEvent, QmsRecord
+from plugins.certification.tables import CertificationSettings, QmsEvent, QmsRecord
 
 AUDIENCE = ("agency_officer", "tenant_admin")
 
@@ -72,53 +76,142 @@ def _reference_day(year: int, today: date | None = None) -> date:
     return min(date(year, 12, 31), today)
 
 
-def _by_level(agencies: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {level: 0 for level in LEVEL_ORDER}
-    for a in agencies:
-        counts[a["level"]] = counts.get(a["level"], 0) + 1
-    return counts
+ON_VERSION_STATUSES = ("building", "applying", "announced", "suspended")  # a QMS that follows a version
+# A superset test, in SQL, of "this announcements list holds a re-announcement" (whatever the JSON's spacing).
+_REANNOUNCEMENT_LIKE = '%"reannouncement"%true%'
 
 
-async def indicators(ctx: TenantContext, year: int, today: date | None = None) -> list[Indicator]:
-    """Counts for the national view (Phụ lục II style), by agency level, over agencies active at the end of
-    `year` (today for the running year): required agencies; building; applying (not yet announced); announced;
-    re-announced during the year; on the 2015 version; overdue."""
+def _labels(year: int) -> list[tuple[str, str, str]]:
+    return [
+        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply"),
+        ("building", "Đang xây dựng HTQLCL", "Building the QMS"),
+        ("applying", "Đang áp dụng, chưa công bố", "Applying, not yet announced"),
+        ("announced", "Đã công bố HTQLCL", "Announced"),
+        ("reannounced", f"Công bố lại trong năm {year}", f"Re-announced in {year}"),
+        ("on_2015_version", "Áp dụng TCVN ISO 9001:2015", "On TCVN ISO 9001:2015"),
+        ("overdue", "Có nghĩa vụ quá hạn", "With an overdue obligation"),
+    ]
+
+
+FIGURES = tuple(name for name, _, _ in _labels(0))
+
+
+def _reannounced_in(announcements: list[dict[str, Any]], year: int) -> bool:
+    return any(a.get("reannouncement") and date.fromisoformat(a["on"]).year == year for a in announcements)
+
+
+def figures_of(state: rules.QmsState, day: date, deadline: date | None, year: int) -> list[str]:
+    """The figures (other than `required`) an agency open on `day` counts in, from its QMS state that day."""
+    found = []
+    if state.status in ("building", "applying", "announced"):
+        found.append(state.status)
+    if _reannounced_in(state.announcements, year):
+        found.append("reannounced")
+    if state.standard_version == "2015" and state.status in ON_VERSION_STATUSES:
+        found.append("on_2015_version")
+    if rules.overdue_reasons(state, day, deadline):
+        found.append("overdue")
+    return found
+
+
+def _indicators(counts: dict[str, Counter], year: int, tenant_id: uuid.UUID) -> list[Indicator]:
+    return [Indicator(module=NAME, name=name, value=sum(counts[name].values()), label_vi=vi, label_en=en,
+                      breakdown={**{level: 0 for level in LEVEL_ORDER}, **counts[name]}, tenant_id=tenant_id,
+                      order=order)
+            for order, (name, vi, en) in enumerate(_labels(year))]
+
+
+async def indicators(reader: Any, tenants: Sequence[Any], year: int, today: date | None = None) -> list[Indicator]:
+    """Counts for the national view (Phụ lục II style) of every tenant in `tenants`, by agency level, over the
+    agencies open at the end of `year` (today for the running year): required agencies; building; applying (not
+    yet announced); announced; re-announced during the year; on the 2015 version; overdue.
+
+    One grouped SQL query over all the tenants (`reader`, a core.tenancy.TenantsReader) reads the persisted record
+    state (QmsRecord, rewritten with each event): each agency joined with its record, grouped by tenant and level,
+    each figure a conditional count; the overdue rules are the board's (services._reason_sql). Two kinds of rows
+    come back one by one instead of summed, and are finished in Python:
+    - a record with an event after the reference day (a past year): its events are replayed up to that day;
+    - a record whose last announcement is in the year and whose announcements may hold a re-announcement (a SQL
+      LIKE that can only over-select): its announcements are parsed to tell whether one was in the year.
+    `indicators_replayed` computes the same from the events alone; the tests hold the two equal."""
+    from piccolo.query.functions.aggregate import Count
+    from piccolo.querystring import QueryString
+
+    day = _reference_day(year, today)
+    counts = {t.id: {name: Counter() for name in FIGURES} for t in tenants}
+    if not counts:
+        return []
+    deadlines = {row["tenant_id"]: row["conversion_deadline"] for row in await reader.scope(
+        CertificationSettings).select(CertificationSettings.tenant_id, CertificationSettings.conversion_deadline)}
+    late = [tid for tid, deadline in deadlines.items() if deadline is not None and day > deadline]
+    record = Agency.id.join_on(QmsRecord.agency_id)  # LEFT JOIN: an agency without a record has not started
+    r = record.id._meta.get_full_name(with_alias=False).rsplit(".", 1)[0]  # the joined record's name in the SQL
+
+    def count(condition: str, *params: Any, alias: str) -> Any:
+        return QueryString(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)", *params, alias=alias)
+
+    reasons = [services._reason_sql(reason, day, None, rec=r, late_tenants=late) for reason in rules.OVERDUE_REASONS]
+    versioned = ", ".join(f"'{s}'" for s in ON_VERSION_STATUSES)
+    groups = await reader.scope(Agency).select(
+        Agency.tenant_id, Agency.level,
+        count('"agency"."required" = {}', True, alias="required"),
+        *(count(f"{r}.\"status\" = '{status}'", alias=status) for status in ("building", "applying", "announced")),
+        count(f"{r}.\"standard_version\" = '2015' AND {r}.\"status\" IN ({versioned})", alias="on_2015_version"),
+        count(" OR ".join(f"({sql})" for sql, _ in reasons), *(p for _, ps in reasons for p in ps), alias="overdue"),
+        QueryString(f'CASE WHEN {r}."announced_on" >= {{}} AND CAST({r}."announcements" AS TEXT) LIKE {{}} '
+                    f'THEN CAST({r}."announcements" AS TEXT) END', date(year, 1, 1), _REANNOUNCEMENT_LIKE,
+                    alias="announcements_text"),
+        QueryString(f'CASE WHEN {r}."last_event_on" > {{}} THEN {r}."id" END', day, alias="replay_record"),
+        Count(record.id, alias="records"),  # (a joined column: it makes Piccolo join the record)
+    ).where((Agency.valid_from <= day) & (Agency.valid_to.is_null() | (Agency.valid_to > day))).group_by(
+        Agency.tenant_id, Agency.level, QueryString('"announcements_text"'), QueryString('"replay_record"'))
+
+    replay: dict[uuid.UUID, dict[str, Any]] = {}
+    for g in groups:
+        mine = counts.get(g["tenant_id"])
+        if mine is None:
+            continue
+        level = g["level"]
+        mine["required"][level] += g["required"]
+        if g["replay_record"] is not None:  # one agency whose record changed after `day`: replayed below
+            replay[uuid.UUID(str(g["replay_record"]))] = g
+            continue
+        for name in ("building", "applying", "announced", "on_2015_version", "overdue"):
+            mine[name][level] += g[name]
+        if g["announcements_text"] is not None and _reannounced_in(services._json_load(g["announcements_text"]),
+                                                                   year):
+            mine["reannounced"][level] += g["records"]
+    if replay:
+        events: dict[uuid.UUID, list[rules.Event]] = {rid: [] for rid in replay}
+        for row in await reader.scope(QmsEvent).select(
+                QmsEvent.id, QmsEvent.record_id, QmsEvent.seq, QmsEvent.kind, QmsEvent.occurred_on, QmsEvent.data,
+                QmsEvent.corrects_id).where(QmsEvent.record_id.is_in(list(replay))).order_by(QmsEvent.seq):
+            events[row["record_id"]].append(services.rule_event(row))
+        for rid, g in replay.items():
+            state = rules.replay(events[rid], until=day)
+            for name in figures_of(state, day, deadlines.get(g["tenant_id"]), year):
+                counts[g["tenant_id"]][name][g["level"]] += 1
+    return [ind for t in tenants for ind in _indicators(counts[t.id], year, t.id)]
+
+
+async def indicators_replayed(ctx: TenantContext, year: int, today: date | None = None) -> list[Indicator]:
+    """The figures of `indicators` for ctx's tenant from the events alone: every record of an agency open on the
+    reference day replayed up to that day, and the rules applied in Python. The reference the SQL is held to."""
     day = _reference_day(year, today)
     agencies = await _active_agencies(ctx, day)
-    ids = {a["id"] for a in agencies}
-    records = [r for r in await ctx.scope(QmsRecord).select().output(load_json=True) if r["agency_id"] in ids]
-    states = await services.states_as_of(ctx, day, records)
+    records = {r["id"]: r["agency_id"] for r in await ctx.scope(QmsRecord).select(QmsRecord.id, QmsRecord.agency_id)}
+    events: dict[uuid.UUID, list[rules.Event]] = {}
+    for row in await services.event_rows(ctx, list(records)):
+        events.setdefault(records[row["record_id"]], []).append(services.rule_event(row))
     deadline = await services.conversion_deadline(ctx)
-
-    empty = rules.QmsState()  # every agency without a record shares one state, only read below
-
-    def state(a: dict[str, Any]) -> rules.QmsState:
-        return states.get(a["id"]) or empty
-
-    reannounced = set()
+    counts = {name: Counter() for name in FIGURES}
     for a in agencies:
-        for ann in state(a).announcements:
-            if ann.get("reannouncement") and date.fromisoformat(ann["on"]).year == year:
-                reannounced.add(a["id"])
-    groups: list[tuple[str, str, str, list[dict[str, Any]]]] = [
-        ("required", "Cơ quan thuộc đối tượng bắt buộc áp dụng", "Agencies required to apply",
-         [a for a in agencies if a["required"]]),
-        ("building", "Đang xây dựng HTQLCL", "Building the QMS",
-         [a for a in agencies if state(a).status == "building"]),
-        ("applying", "Đang áp dụng, chưa công bố", "Applying, not yet announced",
-         [a for a in agencies if state(a).status == "applying"]),
-        ("announced", "Đã công bố HTQLCL", "Announced",
-         [a for a in agencies if state(a).status == "announced"]),
-        ("reannounced", f"Công bố lại trong năm {year}", f"Re-announced in {year}",
-         [a for a in agencies if a["id"] in reannounced]),
-        ("on_2015_version", "Áp dụng TCVN ISO 9001:2015", "On TCVN ISO 9001:2015",
-         [a for a in agencies if state(a).standard_version == "2015"
-          and state(a).status in ("building", "applying", "announced", "suspended")]),
-        ("overdue", "Có nghĩa vụ quá hạn", "With an overdue obligation",
-         [a for a in agencies if rules.overdue_reasons(state(a), day, deadline)]),
-    ]
-    return [Indicator(module=NAME, name=name, value=len(members), label_vi=vi, label_en=en,
-                      breakdown=_by_level(members)) for name, vi, en, members in groups]
+        if a["required"]:
+            counts["required"][a["level"]] += 1
+        state = rules.replay(events.get(a["id"], []), until=day)
+        for name in figures_of(state, day, deadline, year):
+            counts[name][a["level"]] += 1
+    return _indicators(counts, year, ctx.tenant.id)
 
 
 STATUS_VI = {
@@ -132,61 +225,125 @@ OVERDUE_VI = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _vi_date(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def _d(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    return _vi_date(day) if day else ""  # facts of a province repeat a few hundred dates thousands of times
 
 
-async def facts(ctx: TenantContext, agencies: list[Any], on: date) -> list[Fact]:
-    """Facts about many agencies on a date, from one read of their records (and a replay of those that
-    changed after `on`). Ids that are not agencies of ctx's tenant get no facts."""
-    if not agencies:
-        return []
+# The record columns the facts read (rules.obligations included); the JSON columns (scope, announcements, pending
+# legal changes) are never needed here, so they are neither fetched nor decoded.
+FACT_COLUMNS = ("status", "status_since", "standard_version", "announcement_number", "announced_on",
+                "reannouncement_due", "reannouncement_due_since", "last_internal_audit_on",
+                "last_management_review_on", "head_confirmed_on", "internal_audit_due_on", "management_review_due_on",
+                "legal_update_due_on")
+_NOT_STARTED = rules.QmsState()  # agencies without a record share it (only read)
+_FEW = 200  # up to this many agencies asked about, read by id; more, the whole province is read
+
+
+FACT_NAMES = ("status", "announced", "announced_on", "standard_version", "head_confirmed", "reannouncement_due",
+              "last_internal_audit_on", "last_management_review_on", "legal_update_late", "overdue")
+
+
+def agency_facts(aid: uuid.UUID, state: rules.QmsState, active: bool, on: date, deadline: date | None,
+                 want: frozenset[str] | None = None) -> list[Fact]:
+    """The facts of one agency from its state on `on` (only FACT_COLUMNS of it are read); `want`: the short names
+    (FACT_NAMES) to build, None for all."""
+    out: list[Fact] = []
+    add = out.append
+    status = state.status
+    announced = status == "announced"
+    version = f"TCVN ISO 9001:{state.standard_version}" if state.standard_version else "chưa rõ phiên bản"
+    if want is None or "status" in want:
+        add(Fact("agency", aid, f"{NAME}.status", status, f"Tình trạng HTQLCL: {STATUS_VI.get(status, status)}",
+                 state.status_since, {}))
+    if want is None or "announced" in want:
+        add(Fact("agency", aid, f"{NAME}.announced", announced,
+                 f"Đã công bố HTQLCL phù hợp {version} ngày {_d(state.announced_on)}" if announced
+                 else "Chưa công bố HTQLCL phù hợp TCVN ISO 9001", state.announced_on if announced else None,
+                 {"number": state.announcement_number}))
+    if want is None or "announced_on" in want:
+        add(Fact("agency", aid, f"{NAME}.announced_on", state.announced_on,
+                 f"Ngày công bố: {_d(state.announced_on)}" if state.announced_on else "Chưa có quyết định công bố",
+                 state.announced_on, {}))
+    if want is None or "standard_version" in want:
+        add(Fact("agency", aid, f"{NAME}.standard_version", state.standard_version, f"Áp dụng {version}", None, {}))
+    if want is None or "head_confirmed" in want:
+        head_on = state.head_confirmed_on
+        add(Fact("agency", aid, f"{NAME}.head_confirmed", head_on is not None,
+                 f"Người đứng đầu đã xác nhận hiệu lực HTQLCL ngày {_d(head_on)}" if head_on
+                 else "Người đứng đầu chưa xác nhận hiệu lực HTQLCL", head_on, {}))
+    if want is None or "reannouncement_due" in want:
+        due = announced and state.reannouncement_due
+        add(Fact("agency", aid, f"{NAME}.reannouncement_due", due,
+                 f"Phải công bố lại từ ngày {_d(state.reannouncement_due_since)} (điều chỉnh phạm vi)" if due
+                 else "Không có nghĩa vụ công bố lại", state.reannouncement_due_since if due else None, {}))
+    if want is None or "last_internal_audit_on" in want:
+        audit_on = state.last_internal_audit_on
+        add(Fact("agency", aid, f"{NAME}.last_internal_audit_on", audit_on,
+                 f"Đánh giá nội bộ gần nhất ngày {_d(audit_on)}" if audit_on else "Chưa đánh giá nội bộ",
+                 audit_on, {}))
+    if want is None or "last_management_review_on" in want:
+        review_on = state.last_management_review_on
+        add(Fact("agency", aid, f"{NAME}.last_management_review_on", review_on,
+                 f"Xem xét của lãnh đạo gần nhất ngày {_d(review_on)}" if review_on
+                 else "Chưa xem xét của lãnh đạo", review_on, {}))
+    late = want is None or "legal_update_late" in want
+    if late or "overdue" in want:
+        reasons = rules.overdue_reasons(state, on, deadline) if active else []
+        if late:
+            late = "legal_update" in reasons
+            add(Fact("agency", aid, f"{NAME}.legal_update_late", late,
+                     "Chậm cập nhật HTQLCL theo văn bản pháp luật mới (quá 3 tháng)" if late
+                     else "Không chậm cập nhật văn bản pháp luật", None, {}))
+        if want is None or "overdue" in want:
+            add(Fact("agency", aid, f"{NAME}.overdue", bool(reasons),
+                     "Quá hạn: " + "; ".join(OVERDUE_VI[r] for r in reasons) if reasons
+                     else f"Không có nghĩa vụ quá hạn ngày {_d(on)}", on, {"reasons": reasons}))
+    return out
+
+
+async def facts(ctx: TenantContext, agencies: list[Any], on: date, names: Iterable[str] | None = None
+                ) -> list[Fact]:
+    """Facts about many agencies on a date, from one read of their records (only the columns the facts need) and a
+    replay of those that changed after `on`. Ids that are not agencies of ctx's tenant get no facts. `names`
+    ("certification.<fact>"): only those facts, None for all."""
+    want = None if names is None else frozenset(
+        n[len(NAME) + 1:] for n in names if n.startswith(f"{NAME}.")) & frozenset(FACT_NAMES)
     wanted = {a for a in agencies if isinstance(a, uuid.UUID)}
-    rows = await ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to).where(
-        Agency.id.is_in(list(wanted)))
+    if not wanted or want == frozenset():
+        return []
+    # Few agencies: an IN list. Many (the planner asks about a whole province): the tenant's rows, kept by a set
+    # lookup here; a long IN list (or an array parameter) costs more to bind and plan than reading the rows, and a
+    # cached generic plan may compare every row with every id.
+    few = len(wanted) <= _FEW
+    query = ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to)
+    rows = [r for r in await (query.where(Agency.id.is_in(list(wanted))) if few else query) if r["id"] in wanted]
     if not rows:
         return []
-    records = await services._records(ctx).where(QmsRecord.agency_id.is_in([r["id"] for r in rows]))
-    states = await services.states_as_of(ctx, on, records)
+    columns = [getattr(QmsRecord, c) for c in ("id", "agency_id", "last_event_on", *FACT_COLUMNS)]
+    query = ctx.scope(QmsRecord).select(*columns)
+    if few:
+        query = query.where(QmsRecord.agency_id.is_in([r["id"] for r in rows]))
+    states: dict[uuid.UUID, rules.QmsState] = {}
+    stale = []
+    for r in await query:
+        if r["agency_id"] not in wanted:
+            continue
+        if r["last_event_on"] is None or r["last_event_on"] <= on:
+            states[r["agency_id"]] = rules.QmsState(**{c: r[c] for c in FACT_COLUMNS})
+        else:
+            stale.append(r)
+    if stale:  # a day before their last event: replayed from the events (the JSON columns are not read there)
+        states.update(await services.states_as_of(ctx, on, stale))
     deadline = await services.conversion_deadline(ctx)
     out: list[Fact] = []
     for agency in rows:
         aid = agency["id"]
-        state = states.get(aid) or rules.QmsState()
-        reasons = rules.overdue_reasons(state, on, deadline) if is_active(agency, on) else []
-        announced = state.status == "announced"
-        version = f"TCVN ISO 9001:{state.standard_version}" if state.standard_version else "chưa rõ phiên bản"
-        add = lambda name, value, text, holds_on=None, **data: out.append(  # noqa: E731
-            Fact(subject="agency", subject_id=aid, name=f"{NAME}.{name}", value=value, explanation=text,
-                 holds_on=holds_on, data=data))
-        add("status", state.status, f"Tình trạng HTQLCL: {STATUS_VI.get(state.status, state.status)}",
-            state.status_since)
-        add("announced", announced,
-            f"Đã công bố HTQLCL phù hợp {version} ngày {_d(state.announced_on)}" if announced
-            else "Chưa công bố HTQLCL phù hợp TCVN ISO 9001", state.announced_on if announced else None,
-            number=state.announcement_number)
-        add("announced_on", state.announced_on, f"Ngày công bố: {_d(state.announced_on)}" if state.announced_on
-            else "Chưa có quyết định công bố", state.announced_on)
-        add("standard_version", state.standard_version, f"Áp dụng {version}")
-        add("head_confirmed", state.head_confirmed_on is not None,
-            f"Người đứng đầu đã xác nhận hiệu lực HTQLCL ngày {_d(state.head_confirmed_on)}"
-            if state.head_confirmed_on else "Người đứng đầu chưa xác nhận hiệu lực HTQLCL", state.head_confirmed_on)
-        due = announced and state.reannouncement_due
-        add("reannouncement_due", due,
-            f"Phải công bố lại từ ngày {_d(state.reannouncement_due_since)} (điều chỉnh phạm vi)" if due
-            else "Không có nghĩa vụ công bố lại", state.reannouncement_due_since if due else None)
-        add("last_internal_audit_on", state.last_internal_audit_on,
-            f"Đánh giá nội bộ gần nhất ngày {_d(state.last_internal_audit_on)}" if state.last_internal_audit_on
-            else "Chưa đánh giá nội bộ", state.last_internal_audit_on)
-        add("last_management_review_on", state.last_management_review_on,
-            f"Xem xét của lãnh đạo gần nhất ngày {_d(state.last_management_review_on)}"
-            if state.last_management_review_on else "Chưa xem xét của lãnh đạo", state.last_management_review_on)
-        add("legal_update_late", "legal_update" in reasons,
-            "Chậm cập nhật HTQLCL theo văn bản pháp luật mới (quá 3 tháng)" if "legal_update" in reasons
-            else "Không chậm cập nhật văn bản pháp luật")
-        add("overdue", bool(reasons),
-            "Quá hạn: " + "; ".join(OVERDUE_VI[r] for r in reasons) if reasons
-            else f"Không có nghĩa vụ quá hạn ngày {_d(on)}", on, reasons=reasons)
+        out += agency_facts(aid, states.get(aid) or _NOT_STARTED, is_active(agency, on), on, deadline, want)
     return out
 
 

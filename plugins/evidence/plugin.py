@@ -54,17 +54,10 @@ def isogov_schedules():
 
 
 @hookimpl
-async def isogov_indicators(tenants, year):
-    from dataclasses import replace
-
-    from core.tenancy.context import system_context
+async def isogov_indicators(reader, tenants, year):
     from plugins.evidence.services import indicators
 
-    found = []
-    for tenant in tenants:
-        ctx = system_context(tenant, "indicators").as_read_only()
-        found += [replace(i, tenant_id=tenant.id) for i in await indicators(ctx, year)]
-    return found
+    return await indicators(reader, tenants, year)
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import structlog
 from piccolo.query.functions.aggregate import Count, Sum
@@ -329,22 +329,36 @@ async def seed_demo(ctx: TenantContext) -> None:
 # --- indicators -----------------------------------------------------------------------------------------------
 
 
-async def indicators(ctx: TenantContext, year: int) -> list[Indicator]:
-    files = await ctx.scope(Evidence).count()
-    deleted = await ctx.scope(Evidence).count(include_deleted=True).where(Evidence.deleted_at.is_not_null())
-    totals = await ctx.scope(EvidenceVersion).select(
-        Count(EvidenceVersion.id, alias="versions"), Sum(EvidenceVersion.size, alias="bytes")).first()
+async def indicators(reader: Any, tenants: Sequence[Any], year: int) -> list[Indicator]:
+    """Files stored (with versions and deleted files awaiting purge), bytes stored and uploads in `year`, per
+    tenant: four grouped queries for all the tenants (`reader`, a core.tenancy.TenantsReader)."""
+    def by_tenant(rows: list[dict[str, Any]], *names: str) -> dict[Any, dict[str, Any]]:
+        return {r["tenant_id"]: {n: int(r[n] or 0) for n in names} for r in rows}
+
+    files = by_tenant(await reader.scope(Evidence).select(Evidence.tenant_id, Count(alias="n")).group_by(
+        Evidence.tenant_id), "n")
+    deleted = by_tenant(await reader.scope(Evidence).select(
+        Evidence.tenant_id, Count(alias="n"), include_deleted=True).where(Evidence.deleted_at.is_not_null()).group_by(
+        Evidence.tenant_id), "n")
+    totals = by_tenant(await reader.scope(EvidenceVersion).select(
+        EvidenceVersion.tenant_id, Count(EvidenceVersion.id, alias="versions"),
+        Sum(EvidenceVersion.size, alias="bytes")).group_by(EvidenceVersion.tenant_id), "versions", "bytes")
     start = datetime(year, 1, 1, tzinfo=timezone.utc)
     end = datetime(year + 1, 1, 1, tzinfo=timezone.utc)
-    uploads = await ctx.scope(EvidenceVersion).count().where(
-        (EvidenceVersion.created_at >= start) & (EvidenceVersion.created_at < end))
-    stored_bytes = int(totals["bytes"] or 0) if totals else 0
-    versions = int(totals["versions"] or 0) if totals else 0
-    return [
-        Indicator(module=NAME, name="files", value=files, label_vi="Số tệp minh chứng đang lưu",
-                  label_en="Evidence files stored", breakdown={"versions": versions, "deleted_awaiting_purge": deleted}),
-        Indicator(module=NAME, name="bytes", value=stored_bytes, label_vi="Dung lượng minh chứng (byte)",
-                  label_en="Bytes of evidence stored"),
-        Indicator(module=NAME, name="uploads", value=uploads, label_vi=f"Số lần tải lên trong năm {year}",
-                  label_en=f"Uploads in {year}"),
-    ]
+    uploads = by_tenant(await reader.scope(EvidenceVersion).select(EvidenceVersion.tenant_id, Count(alias="n")).where(
+        (EvidenceVersion.created_at >= start) & (EvidenceVersion.created_at < end)).group_by(
+        EvidenceVersion.tenant_id), "n")
+    out = []
+    for tenant in tenants:
+        t, none = tenant.id, {"n": 0, "versions": 0, "bytes": 0}
+        out += [
+            Indicator(module=NAME, name="files", value=files.get(t, none)["n"], label_vi="Số tệp minh chứng đang lưu",
+                      label_en="Evidence files stored", tenant_id=t,
+                      breakdown={"versions": totals.get(t, none)["versions"],
+                                 "deleted_awaiting_purge": deleted.get(t, none)["n"]}),
+            Indicator(module=NAME, name="bytes", value=totals.get(t, none)["bytes"],
+                      label_vi="Dung lượng minh chứng (byte)", label_en="Bytes of evidence stored", tenant_id=t),
+            Indicator(module=NAME, name="uploads", value=uploads.get(t, none)["n"],
+                      label_vi=f"Số lần tải lên trong năm {year}", label_en=f"Uploads in {year}", tenant_id=t),
+        ]
+    return out

@@ -24,6 +24,9 @@ from plugins.inspections import NAME, services
 from plugins.inspections.schemas import Proposal, ProposalIn, ProposalLine, Reason
 from plugins.inspections.tables import InspectionFinding, InspectionRecord
 
+# The facts score() reads: only these are asked for (and only their modules are called).
+FACTS_READ = ("certification.announced", "certification.overdue", "certification.reannouncement_due",
+              "certification.legal_update_late", "certification.standard_version")
 RESULT_POINTS = {"major_nonconformities": (20, "có điểm không phù hợp nặng"),
                  "minor_nonconformities": (10, "có điểm không phù hợp nhẹ")}
 
@@ -110,7 +113,8 @@ async def propose(ctx: TenantContext, system: Any, year: int, data: ProposalIn) 
     agencies = [a for a in (await services.agencies_by_id(ctx)).values() if services.active_in_year(a, year)]
     candidates = [a for a in agencies if a["required"] or data.include_voluntary]
     modules = [m for m in system.enabled_or_builtin(await enabled_modules(ctx.tenant.id)) if m != NAME]
-    sheet = await system.facts(ctx, agencies=[a["id"] for a in candidates], on=on, modules=modules)
+    sheet = await system.facts(ctx, agencies=[a["id"] for a in candidates], on=on, modules=modules,
+                               names=FACTS_READ)
     warnings = []
     if not sheet.knows("certification"):
         warnings.append("Chưa bật module HTQLCL (certification): điểm rủi ro chưa gồm tình trạng công bố, "

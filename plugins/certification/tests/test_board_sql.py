@@ -58,6 +58,8 @@ async def compare(s: Seeded, day: date, monkeypatch: Any) -> None:
         assert plain(page) == plain(expected), (filters, deadline)
         some, total = await services.board_page(ctx, day, f, limit=3, offset=2)
         assert total == len(expected) and plain(some) == plain(expected[2:5]), (filters, deadline)
+        # past the last row the page is empty and still counts (the total then comes from a count, not the rows)
+        assert await services.board_page(ctx, day, f, limit=3, offset=len(expected) + 1) == ([], len(expected))
         assert plain(await services.board_summary(ctx, day, f)) == plain(services.summarize(expected, day)), \
             (filters, deadline)
 
@@ -78,3 +80,14 @@ async def test_a_day_before_the_last_events_replays(lang_son: Seeded) -> None:
     page, total = await services.board_page(ctx, day, replace(f), limit=4, offset=1)
     assert total == len(expected) and plain(page) == plain(expected[1:5])
     assert plain(await services.board_summary(ctx, day, f)) == plain(services.summarize(expected, day))
+    assert await services.board_page(ctx, day, f, limit=4, offset=len(expected)) == ([], len(expected))
+    # a filter no persisted (today's) state matches, but the replayed state of that day does: the replay answers
+    now = {r.agency_id: r.status for r in await services.board(ctx, SEED_DAY, f)}
+    changed = [r for r in expected if now.get(r.agency_id) != r.status]
+    assert changed, "some agency had another status that day"
+    applying = services.BoardFilters(status=[changed[0].status], q=changed[0].agency_code)
+    then = await services.board(ctx, day, applying)
+    assert then and all(now.get(r.agency_id) != r.status for r in then)
+    page, total = await services.board_page(ctx, day, applying, limit=50, offset=0)
+    assert total == len(then) and plain(page) == plain(then)
+    assert plain(await services.board_summary(ctx, day, applying)) == plain(services.summarize(then, day))

@@ -4,7 +4,7 @@ demo data, reminders) and the province settings that feed the overdue rules."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -211,3 +211,39 @@ async def test_the_national_view_carries_the_certification_figures(bac_ninh: See
     assert figures["announced"]["label_vi"] == "Đã công bố HTQLCL"
     assert figures["announced"]["breakdown"]["commune"] == 19
     assert "BG-VY" not in r.text and "Việt Yên" not in r.text  # counts only, no agency rows
+
+
+@pytest.mark.parametrize("few", [0, 200])  # 0: every agency read as "many" (the whole province), 200: by id
+async def test_facts_read_from_their_columns_equal_the_facts_of_the_full_state(
+        bac_ninh: Seeded, lang_son: Seeded, monkeypatch: Any, few: int) -> None:
+    """facts() reads only the record columns its facts need (no JSON columns) and, for many agencies, the whole
+    province: every fact must equal the one built from the complete state as the board reads it (full records,
+    replayed before a record's last event), on days before, between and after the seeded events; `names` keeps
+    exactly the named facts."""
+    from core.agencies.services import is_active
+    from core.agencies.tables import Agency
+    from plugins.certification import rules, services
+    from plugins.certification.tests.conftest import SEED_DAY
+
+    monkeypatch.setattr(reporting, "_FEW", few)
+    held: set[str] = set()  # fact names seen true somewhere: the comparison covers those branches
+    for seeded in (bac_ninh, lang_son):
+        ctx = (await seeded.api.t.ctx()).as_read_only()
+        agencies = await ctx.scope(Agency).select(Agency.id, Agency.valid_from, Agency.valid_to)
+        ids = [a["id"] for a in agencies]
+        deadline = await services.conversion_deadline(ctx)
+        for on in (date(2015, 6, 30), date(2016, 12, 31), date(2020, 3, 20), date(2023, 7, 1),
+                   SEED_DAY - timedelta(days=100), SEED_DAY):
+            states = await services.states_as_of(ctx, on, await services._records(ctx))
+            expected = {(f.subject_id, f.name): f for a in agencies for f in reporting.agency_facts(
+                a["id"], states.get(a["id"]) or rules.QmsState(), is_active(a, on), on, deadline)}
+            got = await reporting.facts(ctx, [*ids, uuid.uuid4()], on)
+            assert {(f.subject_id, f.name): f for f in got} == expected and len(got) == len(expected)
+            names = ("certification.overdue", "certification.announced", "training.valid", "certification.nope")
+            named = await reporting.facts(ctx, ids, on, names)
+            assert {(f.subject_id, f.name): f for f in named} == {
+                k: f for k, f in expected.items() if f.name in names} and len(named) == 2 * len(ids)
+            held |= {f.name for f in got if f.value is True}
+    assert {"certification.overdue", "certification.announced", "certification.head_confirmed",
+            "certification.reannouncement_due", "certification.legal_update_late"} <= held, held
+    assert await reporting.facts(ctx, ids, SEED_DAY, ["training.valid"]) == []

@@ -317,6 +317,26 @@ def test_add_months_clamps_to_the_end_of_the_month() -> None:
     assert add_months(date(2021, 11, 30), 3) == date(2022, 2, 28)
 
 
+def test_overdue_reasons_are_the_overdue_obligations_in_rule_order() -> None:
+    """overdue_reasons() is written without building obligations (boards and facts call it per agency): it must
+    give exactly obligations()'s "overdue" reasons, in OVERDUE_REASONS order, for every kind of state."""
+    from itertools import product
+
+    day = date(2021, 6, 15)
+    dues = (None, date(2021, 6, 14), day, date(2021, 7, 1))
+    checked = 0
+    for status, version, audit, review, legal, reann, since, deadline in product(
+            rules.STATUSES, (None, "2008", "2015"), dues, dues[:2], dues[1:3], (False, True),
+            (None, date(2021, 1, 1)), (None, date(2021, 6, 14), day)):
+        state = rules.QmsState(status=status, standard_version=version, internal_audit_due_on=audit,
+                               management_review_due_on=review, legal_update_due_on=legal, reannouncement_due=reann,
+                               reannouncement_due_since=since)
+        found = {o.reason for o in obligations(state, day, deadline) if o.status == "overdue"}
+        assert overdue_reasons(state, day, deadline) == [r for r in rules.OVERDUE_REASONS if r in found], state
+        checked += bool(found)
+    assert checked > 1000
+
+
 def test_twelve_months_without_an_internal_audit_or_management_review() -> None:
     s = replay(announced())  # audit 2019-06-03, review 2019-06-17
     assert overdue_reasons(s, date(2020, 6, 3)) == []

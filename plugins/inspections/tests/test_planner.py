@@ -77,3 +77,32 @@ async def test_without_certification_the_proposal_warns(client: Any, make_tenant
     assert all(r["code"] == "never_on_site" for l in proposal["lines"] for r in l["reasons"])
     r = await api.post("/records", {"visit_id": "00000000-0000-0000-0000-000000000000"})
     assert r.status_code == 404
+
+
+def test_the_planner_asks_for_exactly_the_facts_its_score_reads() -> None:
+    """The proposal asks the facts hook only for planner.FACTS_READ: a fact score() reads and the list forgets
+    would silently be unknown (and change the plan)."""
+    import uuid
+
+    from core.contracts import Fact, FactSheet
+    from plugins.inspections import planner
+
+    class Recording(FactSheet):
+        def __init__(self, facts: list[Fact]) -> None:
+            super().__init__(facts, answered=("certification",))
+            self.read: set[str] = set()
+
+        def get(self, subject_id: Any, name: str) -> Fact | None:
+            self.read.add(name)
+            return super().get(subject_id, name)
+
+    a = uuid.uuid4()
+    values = {"certification.announced": False, "certification.overdue": True,
+              "certification.reannouncement_due": True, "certification.legal_update_late": True,
+              "certification.standard_version": "2008"}
+    for facts in ([], [Fact("agency", a, name, value, "x") for name, value in values.items()]):
+        sheet = Recording(facts)
+        reasons = planner.score({"id": a}, 2024, None, sheet)
+        assert sheet.read == set(planner.FACTS_READ), sheet.read ^ set(planner.FACTS_READ)
+    assert {r.code for r in reasons} >= {"not_announced", "certification_overdue", "scope_changed",
+                                          "legal_update_late", "version_2008"}

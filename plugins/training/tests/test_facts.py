@@ -142,6 +142,14 @@ async def test_indicators_for_all_tenants_in_one_call(api: Api, make_tenant: Any
     assert mine["agencies_with_internal_auditor"].value == 1 and mine["certificates_issued"].value == 2
     assert mine["participants"].label_vi and mine["participants"].unit == "person"
     assert all(i.value == 0 for i in theirs.values())
+    # an agency closed before the year: its staff still count as people trained, the agency no more
+    from core.agencies.tables import Agency
+
+    await (await api.t.ctx()).scope(Agency).update(api.t.agencies["D1"], {"valid_to": date(start.year - 1, 6, 30)})
+    closed = {i.name: i for i in await get_plugin_system().indicators({"training": tenants}, start.year)
+              if i.tenant_id == api.t.id}
+    assert closed["participants"].value == 3 and closed["certificates_issued"].value == 2
+    assert closed["agencies_trained"].value == 0 and closed["agencies_with_internal_auditor"].value == 0
 
 
 async def test_evidence_targets(api: Api, make_tenant: Any) -> None:
