@@ -8,6 +8,9 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+from piccolo.querystring import QueryString
+
 from core.agencies.tables import Agency
 from core.contracts import Fact, Indicator, MergeConflict, MergeReport, Reminder
 from core.errors import Forbidden, NotFound
@@ -125,34 +128,42 @@ INDICATORS = [
 
 
 async def indicators(reader: Any, tenants: list[Any], year: int) -> list[Indicator]:
-    records = await reader.scope(InspectionRecord).select(
-        InspectionRecord.id, InspectionRecord.tenant_id, InspectionRecord.agency_id, InspectionRecord.form,
-    ).where((InspectionRecord.status == "signed") & (InspectionRecord.year == year))
+    """Agencies inspected (on documents, on site), findings and their corrective actions of every tenant for
+    `year`, by level: two grouped queries for all the tenants, each joining what it needs (the agency's level, the
+    finding's record) instead of sending lists of ids (a national year has ~100,000 records: more than one
+    statement may bind); the corrective-action tags of `_classify()` are counted in SQL."""
     counts: dict[Any, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    if records:
-        agency_ids = list({r["agency_id"] for r in records})
-        levels = {a["id"]: a["level"] for a in await reader.scope(Agency).select(Agency.id, Agency.level).where(
-            Agency.id.is_in(agency_ids))}
-        seen = set()
-        for r in records:
-            key = (r["tenant_id"], r["agency_id"], r["form"])
-            if key not in seen:
-                seen.add(key)
-                name = "inspected_on_site" if r["form"] == "on_site" else "inspected_documents"
-                counts[r["tenant_id"]][name][levels.get(r["agency_id"], "unit")] += 1
-        findings = await reader.scope(InspectionFinding).select(
-            InspectionFinding.id, InspectionFinding.tenant_id, InspectionFinding.agency_id, InspectionFinding.due_on,
-        ).where(InspectionFinding.record_id.is_in([r["id"] for r in records]))
-        actions = await reader.scope(InspectionCorrectiveAction).select(
-            InspectionCorrectiveAction.finding_id, InspectionCorrectiveAction.on_time,
-            InspectionCorrectiveAction.status,
-        ).where(InspectionCorrectiveAction.finding_id.is_in([f["id"] for f in findings] or [uuid.uuid4()]))
-        tags = _classify(findings, actions, date.today())
-        for f in findings:
-            level = levels.get(f["agency_id"], "unit")
-            counts[f["tenant_id"]]["findings"][level] += 1
-            for tag in tags[f["id"]]:
-                counts[f["tenant_id"]][f"corrective_{tag}"][level] += 1
+    agency = InspectionRecord.agency_id.join_on(Agency.id)
+    for g in await reader.scope(InspectionRecord).select(
+            InspectionRecord.tenant_id, InspectionRecord.form, agency.level,
+            Count(distinct=[InspectionRecord.agency_id], alias="n")).where(
+            (InspectionRecord.status == "signed") & (InspectionRecord.year == year)).group_by(
+            InspectionRecord.tenant_id, InspectionRecord.form, agency.level):
+        name = "inspected_on_site" if g["form"] == "on_site" else "inspected_documents"
+        counts[g["tenant_id"]][name][g["agency_id.level"] or "unit"] += g["n"]
+    # the findings of the year's signed records, each tagged like _classify() does, counted in SQL: an action
+    # test is `id IN (the findings with such an action)`, one set built per statement (not one lookup per finding)
+    record = InspectionFinding.record_id.join_on(InspectionRecord.id)
+    finding_agency = InspectionFinding.agency_id.join_on(Agency.id)
+
+    def acted(condition: str) -> str:
+        return (f'"inspection_finding"."id" IN (SELECT "finding_id" FROM "inspection_corrective_action" '
+                f'WHERE {condition})')
+
+    on_time, not_accepted = acted('"on_time" = {}'), acted('"status" = {}')
+    for g in await reader.scope(InspectionFinding).select(
+            InspectionFinding.tenant_id, finding_agency.level, Count(alias="findings"),
+            QueryString(f"SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END)", True, alias="on_time"),
+            QueryString(f'SUM(CASE WHEN NOT ({on_time}) AND ({acted("1 = 1")} OR "inspection_finding"."due_on" < {{}})'
+                        f' THEN 1 ELSE 0 END)', True, date.today(), alias="late"),
+            QueryString(f"SUM(CASE WHEN {not_accepted} THEN 1 ELSE 0 END)", "not_accepted",
+                        alias="not_accepted")).where(
+            (record.status == "signed") & (record.year == year)).group_by(
+            InspectionFinding.tenant_id, finding_agency.level):
+        level = g["agency_id.level"] or "unit"
+        for name, key in (("findings", "findings"), ("corrective_on_time", "on_time"), ("corrective_late", "late"),
+                          ("corrective_not_accepted", "not_accepted")):
+            counts[g["tenant_id"]][name][level] += int(g[key] or 0)
     out = []
     for t in tenants:
         for order, (name, vi, en, unit) in enumerate(INDICATORS):
