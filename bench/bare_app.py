@@ -10,6 +10,7 @@ PostgreSQL through an asyncpg pool; SQLite through one aiosqlite connection (SQL
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import date, datetime, timezone
@@ -72,6 +73,7 @@ class Db:
         self.url = url
         self.sqlite = url.startswith("sqlite:///")
         self.pool: Any = None
+        self.write_lock = asyncio.Lock()
 
     async def start(self) -> None:
         if self.sqlite:
@@ -119,15 +121,16 @@ class Db:
             return [dict(r) for r in rows], await conn.fetchval(count_sql, tenant_id)
 
     async def two_inserts(self, first: tuple[str, tuple[Any, ...]], second: tuple[str, tuple[Any, ...]]) -> None:
-        if self.sqlite:
-            await self.pool.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in (first, second):
-                    await self.pool.execute(self._q(sql), self._args(sql, args))
-                await self.pool.execute("COMMIT")
-            except BaseException:
-                await self.pool.execute("ROLLBACK")
-                raise
+        if self.sqlite:  # one shared connection: one write transaction at a time (concurrent BEGINs would fail)
+            async with self.write_lock:
+                await self.pool.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, args in (first, second):
+                        await self.pool.execute(self._q(sql), self._args(sql, args))
+                    await self.pool.execute("COMMIT")
+                except BaseException:
+                    await self.pool.execute("ROLLBACK")
+                    raise
             return
         async with self.pool.acquire() as conn, conn.transaction():
             for sql, args in (first, second):
