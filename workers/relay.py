@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +22,8 @@ import msgspec
 import structlog
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 
 from core.db import is_sqlite
 from core.notifications.services import deliver_job_id
@@ -41,30 +44,56 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def _enqueue(redis: ArqRedis, queue: str, name: str, job_id: str, kwargs: dict[str, Any]) -> bool:
-    """Queue one job; False when the row must wait for a later pass.
-
-    An id already queued is skipped: that job has not started, so it will see this row's change. A plugin job
-    that is *running* may have read the state before this row's transaction committed: the row waits until that
-    run is over, then queues the job again. (Deliveries need no second run: they act on their row's status.)
-    arq also refuses an id whose finished run's result it still keeps (plugin jobs keep theirs an hour): that
-    run came before this row was written, so the result is dropped and the job queued again."""
-    if await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs) is not None:
-        return True
-    if await redis.exists(job_key_prefix + job_id):  # queued or running
-        running = await redis.exists(in_progress_key_prefix + job_id)
-        return not (running and not name.startswith("core:"))
-    await redis.delete(result_key_prefix + job_id)
-    await redis.enqueue_job(name, _job_id=job_id, _queue_name=queue, **kwargs)
-    return True
+# One round trip queues a whole batch, with arq's own job format and keys, and the same rules `enqueue_job` plus
+# the outbox's add to it, atomically per job (Redis runs a script alone). For each job, KEYS are its job key,
+# result key and in-progress key (after the queue, KEYS[1]); ARGV its id, its serialized job and "1" when a
+# running run must make the row wait (a plugin job), after the score and the expiry in ms (ARGV[1], ARGV[2]).
+# The answer per job: 1 queued now, 2 already queued (or running, for a delivery: nothing to add), 0 wait.
+_ENQUEUE_LUA = """
+local queue, score, px = KEYS[1], ARGV[1], ARGV[2]
+local out = {}
+for i = 1, (#KEYS - 1) / 3 do
+  local job_key, result_key, running_key = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
+  if redis.call('EXISTS', job_key) == 1 then
+    if ARGV[3 * i + 2] == '1' and redis.call('EXISTS', running_key) == 1 then out[i] = 0 else out[i] = 2 end
+  else
+    redis.call('DEL', result_key)
+    redis.call('PSETEX', job_key, px, ARGV[3 * i + 1])
+    redis.call('ZADD', queue, score, ARGV[3 * i])
+    out[i] = 1
+  end
+end
+return out
+"""
+_SCRIPTS: "weakref.WeakKeyDictionary[ArqRedis, Any]" = weakref.WeakKeyDictionary()
+ENQUEUE_CHUNK = 500  # jobs per script call: a short script, a bounded request
 
 
 async def _enqueue_all(redis: ArqRedis, queue: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> list[bool]:
-    """Queue (name, job id, kwargs) jobs, a few at a time; for each, whether it is handled (see `_enqueue`)."""
+    """Queue (name, job id, kwargs) jobs under their ids; for each, whether its row is handled (False: it must
+    wait for a later pass).
+
+    A job id already queued is skipped: that job has not started, so it will see this row's change. A plugin job
+    that is *running* may have read the state before this row's transaction committed: the row waits until that
+    run is over, then queues the job again. (Deliveries need no second run: they act on their row's status.)
+    arq also refuses an id whose finished run's result it still keeps (plugin jobs keep theirs an hour): that
+    run came before this row was written, so the result is dropped and the job queued again.
+    """
+    script = _SCRIPTS.get(redis)
+    if script is None:
+        script = _SCRIPTS[redis] = redis.register_script(_ENQUEUE_LUA)
     done: list[bool] = []
-    for start in range(0, len(jobs), 50):
-        done += await asyncio.gather(*(_enqueue(redis, queue, name, job_id, kwargs)
-                                       for name, job_id, kwargs in jobs[start:start + 50]))
+    for start in range(0, len(jobs), ENQUEUE_CHUNK):
+        chunk = jobs[start:start + ENQUEUE_CHUNK]
+        now_ms = timestamp_ms()
+        keys: list[str] = [queue]
+        args: list[Any] = [now_ms, redis.expires_extra_ms]
+        for name, job_id, kwargs in chunk:
+            keys += [job_key_prefix + job_id, result_key_prefix + job_id, in_progress_key_prefix + job_id]
+            args += [job_id, serialize_job(name, (), kwargs, None, now_ms, serializer=redis.job_serializer),
+                     "0" if name.startswith("core:") else "1"]
+        answers = await script(keys=keys, args=args)
+        done += [int(a) != 0 for a in answers]
     return done
 
 

@@ -158,6 +158,7 @@ def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         from workers.channels.in_app import inbox_writer
+        from workers.metrics import flush as flush_job_counts
 
         lock_task = ctx.pop("scheduler_lock_task", None)
         if lock_task is not None:
@@ -166,6 +167,7 @@ def _hooks(config: WorkerConfig, *, relay: bool, manage_db: bool, catch_up: bool
             lock_task.cancel()
             await scheduler_lock.release(ctx["redis"], config.queue, ctx.pop("scheduler_lock"))
         await inbox_writer().close()
+        await flush_job_counts(ctx["redis"])
         task = ctx.pop("relay_task", None)
         if task is not None:
             ctx["relay_stop"].set()

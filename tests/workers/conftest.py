@@ -56,9 +56,12 @@ async def run_worker(redis: Any, config: Any, timeout: float = 60) -> Any:
 
     from workers.settings import worker_settings
 
+    from workers.metrics import flush
+
     worker = Worker(**worker_settings(config, relay=False, manage_db=False, redis_pool=redis, burst=True,
                                       handle_signals=False, poll_delay=0.01))
     await asyncio.wait_for(worker.async_run(), timeout=timeout)
+    await flush(redis)  # as a stopping worker does (async_run skips the shutdown hook: the pool is the test's)
     return worker
 
 

@@ -232,3 +232,56 @@ async def test_a_mail_server_that_hangs_counts_attempts_and_ends_failed(make_ten
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_inbox_writer_outcomes_and_its_connection_goes_back_clean(client, make_tenant):
+    """Every outcome of a batch (sent, skipped, another channel, done already, unknown), the same on both databases:
+    on PostgreSQL the batch is one statement on a connection the writer holds on the platform path, which must be
+    taken off that path before the pool hands it to anyone else."""
+    import asyncio
+    import uuid
+
+    from core import db
+    from core.users.tables import User
+    from workers.channels import in_app
+
+    t = await make_tenant(modules=["example"])
+    ctx = await t.ctx()
+    nid = await notify(ctx, kind="example.visit", title="x", recipients=["inspector", "viewer"])
+    await ctx.scope(User).update(t.users["viewer"], {"active": False})
+    with unscoped():
+        rows = await NotificationDelivery.select(NotificationDelivery.id, NotificationDelivery.channel,
+                                                 NotificationDelivery.user_id).where(
+            NotificationDelivery.notification_id == nid)
+    ids = {(r["channel"], r["user_id"]): r["id"] for r in rows}
+    inspector_app, viewer_app = ids[("in_app", t.users["inspector"])], ids[("in_app", t.users["viewer"])]
+    inspector_mail = ids[("email", t.users["inspector"])]
+    unknown = uuid.uuid4()
+    before = db.PLATFORM_ACCESS[in_app.SESSION_REASON]
+
+    writer = in_app.InboxWriter()
+    results = await asyncio.gather(*(writer.submit(i) for i in (inspector_app, viewer_app, inspector_mail, unknown)))
+    assert results == ["sent", "skipped", in_app.OTHER, "noop"]
+    assert await writer.submit(inspector_app) == "noop"  # done already: nothing written twice
+
+    with unscoped():
+        items = await InboxItem.select(InboxItem.user_id, InboxItem.key).where(InboxItem.notification_id == nid)
+        after = {r["id"]: r for r in await NotificationDelivery.select().where(NotificationDelivery.notification_id == nid)}
+    assert items == [{"user_id": t.users["inspector"], "key": f"{nid}:{t.users['inspector']}"}]
+    assert (after[inspector_app]["status"], after[inspector_app]["attempts"]) == ("sent", 1)
+    assert after[inspector_app]["sent_at"] is not None
+    assert (after[viewer_app]["status"], after[viewer_app]["attempts"]) == ("skipped", 0)
+    assert after[viewer_app]["last_error"] == in_app.SKIP_REASON
+    assert after[inspector_mail]["status"] == "pending"
+
+    engine = db.engine()
+    if not db.is_sqlite():
+        assert db.PLATFORM_ACCESS[in_app.SESSION_REASON] > before  # counted like every platform access
+        pool = engine.pool
+        held = [await pool.acquire() for _ in range(pool.get_size())]  # every pooled connection, the writer's too
+        try:
+            for conn in held:
+                assert await conn.fetchval("SELECT current_setting('app.platform', true)") in ("", None)
+        finally:
+            for conn in held:
+                await pool.release(conn)
