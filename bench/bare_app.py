@@ -27,14 +27,16 @@ WRITE_ROLES = {"tenant_admin", "platform_admin"}
 
 USER_SQL = ("SELECT u.id, u.email, u.role, u.tenant_id, u.token_version, t.code AS tenant_code, t.status AS tenant_status "
             "FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.active = $2")
-AGENCY_COLS = ("id, tenant_id, code, name, level, parent_id, required, valid_from, valid_to, created_at, "
-               "updated_at")
-AGENCIES_SQL = (f"SELECT {AGENCY_COLS} FROM agency WHERE tenant_id = $1 ORDER BY level, name_folded, id LIMIT $2 OFFSET $3")
+# The columns of the API's answers (AgencyRead, UserRead, EvidenceRead): the same fields, no more.
+AGENCY_COLS = "id, code, name, level, parent_id, required, valid_from, valid_to, created_at, updated_at"
+# The same order as the API's list: levels in the tree's order (province first), then the folded name, then id.
+AGENCIES_SQL = (f"SELECT {AGENCY_COLS} FROM agency a WHERE tenant_id = $1 ORDER BY {LEVEL_CASE}, name_folded, id "
+                "LIMIT $2 OFFSET $3")
 AGENCIES_COUNT = "SELECT count(*) FROM agency WHERE tenant_id = $1"
-USER_COLS = "id, tenant_id, email, full_name, role, agency_id, active, created_at, updated_at, last_login_at"
+USER_COLS = "id, email, full_name, role, agency_id, active, created_at, last_login_at"
 USERS_SQL = f"SELECT {USER_COLS} FROM app_user WHERE tenant_id = $1 ORDER BY email, id LIMIT $2 OFFSET $3"
 USERS_COUNT = "SELECT count(*) FROM app_user WHERE tenant_id = $1"
-EVIDENCE_COLS = ("id, tenant_id, title, target_type, target_id, version, filename, content_type, size, sha256, "
+EVIDENCE_COLS = ("id, title, target_type, target_id, version, filename, content_type, size, sha256, "
                  "uploaded_by, uploaded_by_name, created_by, created_at, updated_at")
 EVIDENCE_SQL = (f"SELECT {EVIDENCE_COLS} FROM evidence WHERE tenant_id = $1 AND deleted_at IS NULL "
                 "ORDER BY created_at DESC, id LIMIT $2 OFFSET $3")
@@ -212,7 +214,8 @@ async def create_agency(request: Request, code: str, data: AgencyIn) -> dict[str
         if "unique" in str(exc).lower():
             raise HTTPException(status_code=409, detail="code taken") from exc
         raise
-    return {**row, "created_at": now, "updated_at": now, "active": True}
+    answer = {k: v for k, v in row.items() if k != "tenant_id"}  # AgencyRead's fields
+    return {**answer, "valid_to": None, "created_at": now, "updated_at": now, "active": True}
 
 
 @get("/api/v1/tenants/{code:str}/certification/board")

@@ -213,6 +213,34 @@ async def login(port: int, code: str) -> str:
     return holder["token"]
 
 
+async def get_json(port: int, path: str, headers: dict[str, str]) -> object:
+    from _load import _encode, _read_response
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(_encode(("GET", path, headers, b""), f"127.0.0.1:{port}"))
+        status, data = await _read_response(reader)
+    finally:
+        writer.close()
+    if status != 200:
+        raise RuntimeError(f"GET {path} on {port}: {status} {data[:300]!r}")
+    return json.loads(data)
+
+
+async def same_answers(ours_port: int, base_port: int, headers: dict[str, str]) -> None:
+    """The baseline must answer what the API answers: the same rows in the same order, the same totals."""
+    for path in ("/agencies", "/users", "/evidence"):
+        for query in ("?limit=50&offset=0", "?limit=50&offset=120"):
+            url = f"/api/v1/tenants/bench{path}{query}"
+            ours, base = await get_json(ours_port, url, headers), await get_json(base_port, url, headers)
+            mine = [(i["id"], i.get("code") or i.get("email") or i.get("title")) for i in ours["items"]]
+            theirs = [(i["id"], i.get("code") or i.get("email") or i.get("title")) for i in base["items"]]
+            if mine != theirs or ours["total"] != base["total"] or set(ours["items"][0]) != set(base["items"][0]):
+                raise RuntimeError(f"the baseline answers {url} differently: {theirs[:3]} / {base['total']} vs "
+                                   f"{mine[:3]} / {ours['total']}; fields {sorted(set(base['items'][0]) ^ set(ours['items'][0]))}")
+    print("baseline answers checked: the same rows, order, totals and fields as the API", flush=True)
+
+
 ONLY: list[str] = []
 SERVER: list[str] = ["uvicorn"]
 
@@ -242,11 +270,11 @@ async def run(args: argparse.Namespace, ours_port: int, base_port: int) -> None:
     auth = {code: {"Authorization": f"Bearer {t}"} for code, t in tokens.items()}
     offsets = [0, 50, 500, 1200, 1950]
 
-    def getter(path: str, code: str, paged: bool = True):
+    def getter(path: str, code: str, paged: bool = True, size: int = 299):
+        """Pages of 50 at offsets spread over the list, every page full (`size`: rows in the list)."""
         def make(side: str, round_: int):
             def request(i: int):
-                query = f"?limit=50&offset={offsets[i % len(offsets)] % 250 if code != 'bench' else offsets[i % 5]}" \
-                    if paged else ""
+                query = f"?limit=50&offset={offsets[i % len(offsets)] % (size - 49)}" if paged else ""
                 return "GET", f"/api/v1/tenants/{code}{path}{query}", auth[code], b""
             return request
         return make
@@ -260,13 +288,14 @@ async def run(args: argparse.Namespace, ours_port: int, base_port: int) -> None:
             return "POST", "/api/v1/tenants/bench/agencies", {**auth["bench"], "Content-Type": "application/json"}, body
         return request
 
+    await same_answers(ours_port, base_port, auth["bench"])
     n, c, rounds, db = args.n, args.c, args.rounds, args.db
     pg = db == "postgres"
-    await measure("agencies list (50 of 2,000)", db, ours_port, base_port, getter("/agencies", "bench"), n, c,
+    await measure("agencies list (50 of 2,000)", db, ours_port, base_port, getter("/agencies", "bench", size=2000), n, c,
                   rounds, ">= 0.85" if pg else None)
-    await measure("users list (50 of 151)", db, ours_port, base_port, getter("/users", "bench"), n, c, rounds,
+    await measure("users list (50 of 151)", db, ours_port, base_port, getter("/users", "bench", size=151), n, c, rounds,
                   ">= 0.85" if pg else None)
-    await measure("evidence list (50 of 400)", db, ours_port, base_port, getter("/evidence", "bench"), n, c, rounds,
+    await measure("evidence list (50 of 400)", db, ours_port, base_port, getter("/evidence", "bench", size=400), n, c, rounds,
                   ">= 0.85" if pg else None)
     await measure("create agency + audit row", db, ours_port, base_port, creator, max(200, n // 3), c, rounds,
                   ">= 0.7" if pg else None)

@@ -22,7 +22,6 @@ from core.errors import EXCEPTION_HANDLERS
 from core.docs import complete_schema, render_plugin
 from core.http import check_json_body, security_headers
 from core.logging import configure_logging, on_app_init as logging_on_app_init
-from core.metrics import on_app_init as metrics_on_app_init
 from core.plugins import PluginError, PluginSystem, get_plugin_system
 from core.settings import Settings, get_settings
 from core.tenancy.guards import TENANT_PREFIX, provide_ctx, tenant_guard
@@ -91,14 +90,6 @@ def _check_permissions(app: Litestar, system: PluginSystem) -> None:
         raise PluginError("; ".join(missing))
 
 
-def _rls_on_app_init(app_config: Any) -> Any:
-    """The request's row-level security binding outermost, so authentication's platform reads stay outside it."""
-    from core.tenancy.guards import request_binding_middleware
-
-    app_config.middleware.insert(0, request_binding_middleware)
-    return app_config
-
-
 def create_app(settings: Settings | None = None, system: PluginSystem | None = None) -> Litestar:
     settings = settings or get_settings()
     system = system or get_plugin_system()
@@ -116,8 +107,8 @@ def create_app(settings: Settings | None = None, system: PluginSystem | None = N
         route_handlers=_route_handlers(system),
         dependencies={"ctx": Provide(provide_ctx)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        # outermost: request context, then metrics, then authentication
-        on_app_init=[jwt_auth.on_app_init, metrics_on_app_init, logging_on_app_init, _rls_on_app_init],
+        # outermost: core's request middleware (RLS binding, log context, metrics), then authentication
+        on_app_init=[jwt_auth.on_app_init, logging_on_app_init],
         before_request=check_json_body,
         before_send=[security_headers],
         on_startup=[on_startup],

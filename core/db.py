@@ -317,17 +317,31 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     the statement names its tenant filter itself."""
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
-        tx = db.current_transaction.get()
-        if tx is not None:
-            if isinstance(tx, RlsTransaction):
-                await tx.follow_binding()
-            return [dict(r) for r in await tx.connection.fetch(_numbered(sql), *args)]
-        if isinstance(db, RlsPostgresEngine) and db.rls_active and _state() != _NOBODY:
-            return [dict(r) for r in await db.run_lone(_numbered(sql), args)]
-        return [dict(r) for r in await db.pool.fetch(_numbered(sql), *args)]
+        return await fetch_pg(_numbered(sql), args)
     from piccolo.querystring import QueryString
 
     return await db.run_querystring(QueryString(sql, *args))
+
+
+def direct_pg() -> bool:
+    """Whether statements can go straight to the PostgreSQL driver (`fetch_pg`): PostgreSQL with its pool up."""
+    db = engine()
+    return isinstance(db, PostgresEngine) and db.pool is not None
+
+
+async def fetch_pg(sql: str, args: Any) -> list[dict[str, Any]]:
+    """Rows of one statement in PostgreSQL's `$n` style, sent straight to the driver with this task's binding: in
+    the current transaction (following the binding), or alone (in a short transaction carrying the binding when
+    row-level security is in force), as Piccolo's engine would run it. Needs `direct_pg()`."""
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is not None:
+        if isinstance(tx, RlsTransaction):
+            await tx.follow_binding()
+        return [dict(r) for r in await tx.connection.fetch(sql, *args)]
+    if isinstance(db, RlsPostgresEngine) and db.rls_active and _state() != _NOBODY:
+        return [dict(r) for r in await db.run_lone(sql, args)]
+    return [dict(r) for r in await db.pool.fetch(sql, *args)]  # type: ignore[union-attr]
 
 
 async def start() -> None:

@@ -16,6 +16,7 @@ from core.settings import Settings
 
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level, logging.INFO)
+    _LEVEL[0] = level
     renderer = structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
@@ -47,43 +48,64 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(level)
 
 
+_LEVEL = [logging.INFO]  # the configured level: the request line is built only when INFO passes
+
+
+def request_line_enabled() -> bool:
+    return _LEVEL[0] <= logging.INFO
+
+
 def on_app_init(app_config: AppConfig) -> AppConfig:
-    """Puts the request context middleware outermost, so the user bound by authentication stays on the lines."""
-    app_config.middleware.insert(0, request_context_middleware)
+    """Puts core's one request middleware outermost (`request_middleware`)."""
+    app_config.middleware.insert(0, request_middleware)
     return app_config
 
 
-def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Binds a request id (from X-Request-ID or new) to every log line of the request and echoes it back."""
+def request_middleware(app: ASGIApp) -> ASGIApp:
+    """Core's per-request work in one ASGI layer (one send wrapper, one frame), outermost:
+
+    - the row-level security binding of the request (`core.db.request_binding`, filled by the tenancy guard; it
+      ends with the request, so nothing of one request's tenant reaches the next one on the same task);
+    - the log context: a request id (from X-Request-ID or new) bound to every log line of the request and echoed
+      back in `X-Request-ID`, and one `request` line at INFO when it ends;
+    - the Prometheus counters by route template (`core.metrics.observe_request`), refused requests included."""
+    from core.db import request_binding
+    from core.metrics import observe_request
+
     log = structlog.get_logger("isogov.http")
+    clear, bind = structlog.contextvars.clear_contextvars, structlog.contextvars.bind_contextvars
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        incoming = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        echo = (b"x-request-id", request_id.encode())
+        clear()
+        bind(request_id=request_id)
         started = time.perf_counter()
-        status = {"code": 0}
+        code = 500
 
         async def send_wrapper(message):  # type: ignore[no-untyped-def]
+            nonlocal code
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
+                code = message["status"]
+                message["headers"] = [*message.get("headers", ()), echo]
             await send(message)
 
         try:
-            await app(scope, receive, send_wrapper)
+            with request_binding():
+                await app(scope, receive, send_wrapper)
         except Exception as exc:  # answered by the exception handlers outside (e.g. 401 from authentication)
-            status["code"] = getattr(exc, "status_code", 500)
+            code = getattr(exc, "status_code", 500)
             raise
         finally:
-            log.info("request", method=scope.get("method"), path=scope.get("path"), status=status["code"],
-                     ms=round((time.perf_counter() - started) * 1000, 1))
-            structlog.contextvars.clear_contextvars()
+            elapsed = time.perf_counter() - started
+            observe_request(scope.get("method", "GET"), scope.get("path_template") or "<unmatched>", code, elapsed)
+            if _LEVEL[0] <= logging.INFO:
+                log.info("request", method=scope.get("method"), path=scope.get("path"), status=code,
+                         ms=round(elapsed * 1000, 1))
+            clear()
 
     return middleware

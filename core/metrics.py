@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from typing import Any, Iterable
 
 from litestar import Response, get
-from litestar.config.app import AppConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics,
                                generate_latest)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -55,39 +52,20 @@ def jobs_key(queue: str) -> str:
     return f"{queue}:metrics:jobs"
 
 
-def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """Counts every routed request by its route template (never the raw path: ids would explode the series)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def send_wrapper(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_wrapper)
-        except Exception as exc:  # answered by the exception handlers outside (e.g. 401 from the auth middleware)
-            status["code"] = getattr(exc, "status_code", 500)
-            raise
-        finally:
-            route = scope.get("path_template") or "<unmatched>"
-            method = scope.get("method", "GET")
-            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
-
-    return middleware
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # (method, route, status) -> labelled series
 
 
-def on_app_init(app_config: AppConfig) -> AppConfig:
-    """Puts the metrics middleware outermost (before authentication), so refused requests are counted too."""
-    app_config.middleware.insert(0, metrics_middleware)
-    return app_config
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request by its route template (never the raw path: ids would explode the series).
+    Called by core's request middleware (core.logging.request_middleware), outermost, so refused requests count."""
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:  # the labelled series once per (method, route, status): labels() costs a lock and checks
+        children = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+        if len(_CHILDREN) < 10_000:
+            _CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 async def _redis_figures(url: str, queue: str) -> dict[str, Any]:

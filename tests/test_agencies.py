@@ -298,3 +298,22 @@ async def test_no_open_agency_under_a_closed_parent(client: Any, make_tenant: An
     moved_out = await client.patch(t.url(f"/agencies/{r.json()['id']}"), headers=t.headers(),
                                    json={"parent_id": str(t.agencies["P"]), "valid_to": None})
     assert moved_out.status_code == 200 and moved_out.json()["active"] is True
+
+
+async def test_page_totals_with_filters_and_past_the_end(client: Any, make_tenant: Any) -> None:
+    """A page's total counts every matching row whatever the page (PostgreSQL counts it in the page's own
+    statement; a page past the end has no row to carry it); each page is the slice of the whole ordered list."""
+    t = await make_tenant()
+    everything = (await client.get(t.url("/agencies?limit=500"), headers=t.headers())).json()
+    assert everything["total"] == len(everything["items"]) == 5
+    for level in {a["level"] for a in everything["items"]}:
+        matching = [a["id"] for a in everything["items"] if a["level"] == level]
+        for offset in range(len(matching) + 2):
+            page = (await client.get(t.url(f"/agencies?level={level}&limit=1&offset={offset}"),
+                                     headers=t.headers())).json()
+            assert page["total"] == len(matching), (level, offset)
+            assert [a["id"] for a in page["items"]] == matching[offset:offset + 1], (level, offset)
+    past = (await client.get(t.url("/agencies?limit=2&offset=50"), headers=t.headers())).json()
+    assert past["items"] == [] and past["total"] == 5
+    nothing = (await client.get(t.url("/agencies?q=khongcoten"), headers=t.headers())).json()
+    assert nothing == {"items": [], "total": 0, "limit": 50, "offset": 0}

@@ -165,3 +165,21 @@ async def test_platform_users_follow_the_rules_of_api_users(app: Any) -> None:
         assert caught.value.field == field
     with unscoped():
         assert not await User.exists().where(User.email.like(f"%{uid}%"))
+
+
+async def test_a_verified_token_is_remembered_only_as_itself(client: Any, make_tenant: Any) -> None:
+    """The process remembers tokens whose signature it checked; a token differing in any byte is checked again."""
+    import base64
+    import json as jsonlib
+
+    t = await make_tenant()
+    token = t.tokens["viewer"]
+    for _ in range(2):
+        assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    head, payload, signature = token.split(".")
+    claims = jsonlib.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = str(t.users["tenant_admin"])  # another user, the signature of the viewer's token kept
+    forged = base64.urlsafe_b64encode(jsonlib.dumps(claims).encode()).rstrip(b"=").decode()
+    tampered = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for bad in (f"{head}.{forged}.{signature}", f"{head}.{payload}.{tampered}"):
+        assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {bad}"})).status_code == 401

@@ -64,12 +64,27 @@ async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
     valid_from = data.valid_from or date.today()
     _check_dates(valid_from, data.valid_to)
     _check_within_parent(parent, data.valid_to)
-    await _check_code_free(ctx, data.code)
-    return await ctx.scope(Agency).insert({
+    values = {
         "code": data.code, "code_key": code_key(ctx.tenant.id, data.code), "name": data.name,
         "name_folded": fold(data.name, NAME_FOLDED_MAX), "level": data.level, "parent_id": data.parent_id,
         "required": data.required, "valid_from": valid_from, "valid_to": data.valid_to,
-    })
+    }
+    if Agency._meta.db.current_transaction.get() is not None:  # a failed INSERT would end the caller's transaction
+        await _check_code_free(ctx, data.code)
+        return await ctx.scope(Agency).insert(values)
+    try:  # alone: the unique index answers whether the code is taken (no read before; a race is a 409 too)
+        return await ctx.scope(Agency).insert(values)
+    except Exception as exc:
+        if _code_taken(exc):
+            raise Conflict(f"an agency with code {data.code!r} already exists in this province", field="code") from exc
+        raise
+
+
+def _code_taken(exc: BaseException) -> bool:
+    """The INSERT broke the unique index of `agency.code_key` (PostgreSQL or SQLite)."""
+    text = f"{getattr(exc, 'constraint_name', '') or ''} {exc}"
+    unique = type(exc).__name__ in ("UniqueViolationError", "IntegrityError")
+    return unique and "code_key" in text
 
 
 async def _lock_tree(ctx: TenantContext) -> None:

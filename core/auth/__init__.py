@@ -10,6 +10,7 @@ argon2 runs in worker threads, at most `HASH_CONCURRENCY` at a time, never on th
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -154,6 +155,10 @@ async def _retrieve_user(token: Token, connection: ASGIConnection) -> Actor | No
     return actor
 
 
+VERIFIED_TOKENS_MAX = 10_000  # tokens whose signature this process checked already (dropped all at once when full)
+_VERIFIED: dict[tuple[str, str], tuple[float, Token]] = {}
+
+
 class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
     """Litestar's JWT middleware takes whatever follows the first space (`Basic <jwt>` passed): only `Bearer`."""
 
@@ -162,6 +167,29 @@ class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("send the access token as `Authorization: Bearer <token>`")
         return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
+
+    async def authenticate_token(self, encoded_token: str, connection: ASGIConnection) -> AuthenticationResult:
+        """Litestar's check (signature, expiry, claims), done once per token and process: a token verified before
+        is taken from `_VERIFIED` until its `exp` passes. The user lookup (active, tenant active, `token_version`,
+        so sign-out by password change) still runs on every request."""
+        key = (self.token_secret, encoded_token)
+        cached = _VERIFIED.get(key)
+        if cached is not None and cached[0] > time.time():
+            token = cached[1]
+        else:
+            token = self.token_cls.decode(
+                encoded_token=encoded_token, secret=self.token_secret, algorithm=self.algorithm,
+                audience=self.token_audience, issuer=self.token_issuer, require_claims=self.require_claims,
+                verify_exp=self.verify_expiry, verify_nbf=self.verify_not_before, strict_audience=self.strict_audience,
+            )
+            if "nbf" not in token.extras:  # valid from now until its exp (a future nbf fails decode anyway)
+                if len(_VERIFIED) >= VERIFIED_TOKENS_MAX:
+                    _VERIFIED.clear()
+                _VERIFIED[key] = (token.exp.timestamp(), token)
+        user = await self.retrieve_user_handler(token, connection)
+        if not user or (self.revoked_token_handler and await self.revoked_token_handler(token, connection)):
+            raise NotAuthorizedException()
+        return AuthenticationResult(user=user, auth=token)
 
 
 def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:

@@ -8,18 +8,87 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from enum import Enum
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
+from piccolo.utils.encoding import dump_json
+from piccolo.columns.combination import Combination, Where, WhereRaw
+from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
-from core.audit import record
-from core.db import is_sqlite, tenant_bound, transaction
+from core.audit import audit_values, log as _audit_log, record
+from core.audit.tables import AuditEvent
+from core.db import direct_pg, fetch_pg, is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
+
+
+# The page's total, counted by the database in the page's own statement (PostgreSQL).
+_TOTAL_NAME = "_isogov_page_total"
+_TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
+_PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+# Column types whose value, as Python sends it, is what PostgreSQL returns (no rounding, no normalising).
+_EXACT_TYPES = frozenset({"UUID", "Varchar", "Text", "Email", "Boolean", "Integer", "BigInt", "SmallInt", "Date",
+                          "Timestamptz", "Timestamp", "JSON"})
+_EXACT_TABLES: dict[Any, bool] = {}
+
+
+def _exact(table: Any, stored: dict[str, Any]) -> bool:
+    """Whether the row as sent is the row PostgreSQL stores and returns, so the audit can describe it before it
+    comes back: every column of an exact type, no float, times in UTC (timestamptz) or naive (timestamp)."""
+    ok = _EXACT_TABLES.get(table)
+    if ok is None:
+        ok = _EXACT_TABLES[table] = all(type(c).__name__ in _EXACT_TYPES for c in table._meta.columns)
+    if not ok:
+        return False
+    for value in stored.values():
+        if isinstance(value, float):
+            return False
+        if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() != timedelta(0):
+            return False
+    for column in table._meta.columns:
+        value = stored.get(column._meta.name)
+        if isinstance(value, datetime) and (value.tzinfo is None) != (type(column).__name__ == "Timestamp"):
+            return False
+    return True
+
+
+_INSERT_STATEMENTS: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _sql_value(value: Any, column: Any) -> Any:
+    """A value as Piccolo sends it (`convert_to_sql_value`): enums by value, JSON columns as text."""
+    if isinstance(value, Enum):
+        return value.value
+    if type(column).__name__ == "JSON" and value is not None and not isinstance(value, str):
+        return dump_json(value)
+    return value
+
+
+def _no_join(condition: Any) -> bool:
+    """Whether a condition names columns of this table only (a joined column makes Piccolo write the page)."""
+    if isinstance(condition, Where):
+        return not condition.column._meta.call_chain
+    if isinstance(condition, Combination):
+        return _no_join(condition.first) and _no_join(condition.second)
+    return isinstance(condition, WhereRaw)
+
+
+def _order_key(column: Any) -> Any:
+    """What identifies an ORDER BY item in the page statement cache: a column by its table and name (with its join
+    chain), raw SQL by its text."""
+    meta = getattr(column, "_meta", None)
+    if meta is not None and hasattr(meta, "call_chain"):
+        return (meta.table._meta.tablename, meta.name, tuple(c._meta.name for c in meta.call_chain))
+    if isinstance(column, QueryString) and not column.args:
+        return ("raw", column.template)
+    return None  # not cached (a raw order with values): the page is built by Piccolo
 
 
 def _now() -> datetime:
@@ -104,18 +173,67 @@ class Scope:
 
     async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
                    limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """One page of the rows matching every condition, and how many match in all."""
+        """One page of the rows matching every condition, and how many match in all.
+
+        `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
+        pairs with their own direction; the primary key breaks ties last. On PostgreSQL the page and its total come
+        from one statement (`count(*) OVER ()`), sent straight to the driver; a page past the end (no rows) asks
+        for the count alone. SQLite runs the page and the count through Piccolo."""
+        order = [item if isinstance(item, tuple) else (item, not descending) for item in order_by]
+        order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
+        frame = self._page_frame(order) if direct_pg() and all(map(_no_join, conditions)) else None
+        if frame is not None:
+            head, tail = frame
+            where = self.where()
+            for cond in conditions:
+                where = where & cond
+            with tenant_bound(self.ctx.tenant.id):
+                where_sql, args = where.querystring.compile_string(engine_type="postgres")
+                n = len(args)
+                rows = await fetch_pg(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
+                                      [*args, limit, offset])
+                if rows:
+                    total = rows[0][_TOTAL_NAME]
+                    for row in rows:
+                        del row[_TOTAL_NAME]
+                    return rows, total
+                if offset == 0:
+                    return rows, 0
+                counted = await fetch_pg(f"SELECT count(*) AS n FROM {self.table._meta.get_formatted_tablename()} "
+                                         f"WHERE {where_sql}", args)  # past the end: the total alone
+            return rows, counted[0]["n"]
         query, count = self.select(), self.count()
         for cond in conditions:
             query, count = query.where(cond), count.where(cond)
-        # The primary key breaks ties, so rows that share the sort values keep one order across pages.
-        for column in (*order_by, self.table._meta.primary_key):
-            query = query.order_by(column, ascending=not descending)
+        for column, ascending in order:
+            query = query.order_by(column, ascending=ascending)
         query = query.limit(limit).offset(offset)
         if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once
             rows, total = await asyncio.gather(query.run(), count.run())
             return rows, total
         return await query, await count
+
+    def _page_frame(self, order: list[tuple[Any, bool]]) -> tuple[str, str] | None:
+        """The parts of a page's statement that do not change between requests (columns with the total, table,
+        order), as Piccolo writes them, built once per table and order: `SELECT ... FROM t` and ` ORDER BY ...`."""
+        keys = tuple((_order_key(c), asc) for c, asc in order)
+        if any(k is None for k, _ in keys):
+            return None
+        key = (self.table, self._private, keys)
+        frame = _PAGE_FRAMES.get(key)
+        if frame is None:
+            with unscoped():
+                query = self.table.select(*self._visible_columns(), _TOTAL)
+                for column, ascending in order:
+                    query = query.order_by(column, ascending=ascending)
+                sql, args = query.querystrings[0].compile_string(engine_type="postgres")
+            head, _, tail = sql.partition(" ORDER BY ")
+            if args or not tail or " WHERE " in head:
+                raise RuntimeError(f"unexpected page statement for {self.entity}: {sql}")
+            frame = (head, " ORDER BY " + tail)
+            if len(_PAGE_FRAMES) < 1000:
+                _PAGE_FRAMES[key] = frame
+        return frame
 
     async def find(self, id: Any, include_deleted: bool = False) -> dict[str, Any] | None:
         try:
@@ -138,17 +256,59 @@ class Scope:
         values = dict(values)
         values.setdefault("id", uuid.uuid4())
         values["tenant_id"] = self.ctx.tenant.id
+        sqlite = is_sqlite()
+        if not sqlite:
+            instance = self.table(**values)
+            stored = {c._meta.name: getattr(instance, c._meta.name) for c in self._visible_columns()}
+            if direct_pg() and _exact(self.table, stored):  # one statement: row, audit row, the stored row back
+                with tenant_bound(self.ctx.tenant.id):
+                    return await self._insert_audited(instance, stored, action)
         async with transaction(tenant=self.ctx.tenant.id):
-            if is_sqlite():  # embedded: a second local read is cheap, and keeps SQLite's column conversions
+            if sqlite:  # embedded: a second local read is cheap, and keeps SQLite's column conversions
                 with unscoped():
                     await self.table.insert(self.table(**values))
                 row = await self.get(values["id"], include_deleted=True)
-            else:  # one round trip: the stored row comes back from the INSERT
-                with unscoped():
-                    row = (await self.table.insert(self.table(**values)).returning(*self._visible_columns()))[0]
+            else:
+                with unscoped():  # the stored row comes back from the INSERT
+                    row = (await self.table.insert(instance).returning(*self._visible_columns()))[0]
             await record(self.ctx, action=action, entity=self.entity, entity_id=row["id"], before=None,
                          after=self._redact(row))
         return row
+
+    async def _insert_audited(self, instance: Any, stored: dict[str, Any], action: str) -> dict[str, Any]:
+        """PostgreSQL: `WITH ins AS (INSERT ... RETURNING ...), aud AS (INSERT INTO audit_event ...) SELECT * FROM
+        ins`, one statement (written once per table), so one round trip and atomic alone (in the caller's
+        transaction when there is one). The audit's `after` is the row as sent, which `_exact` checked is the row
+        the database stores."""
+        audit = audit_values(self.ctx, action=action, entity=self.entity, entity_id=stored["id"],
+                             after=self._redact(stored))
+        sql, columns = self._insert_statement()
+        args = [_sql_value(getattr(instance, c._meta.name), c) for c in columns]
+        args += [audit[c._meta.name] for c in AuditEvent._meta.columns]
+        rows = await fetch_pg(sql, args)
+        _audit_log.debug("audit", action=action, entity=self.entity, entity_id=str(stored["id"]))
+        return rows[0]
+
+    def _insert_statement(self) -> tuple[str, tuple[Any, ...]]:
+        key = (self.table, self._private)
+        found = _INSERT_STATEMENTS.get(key)
+        if found is None:
+            columns = tuple(self.table._meta.columns)
+            audit_columns = AuditEvent._meta.columns
+
+            def names(cols: Any) -> str:
+                return ", ".join(f'"{c._meta.db_column_name}"' for c in cols)
+
+            def params(start: int, count: int) -> str:
+                return ", ".join(f"${i}" for i in range(start, start + count))
+
+            returning = ", ".join(f'"{c._meta.db_column_name}" AS "{c._meta.name}"' for c in self._visible_columns())
+            sql = (f"WITH ins AS (INSERT INTO {self.table._meta.get_formatted_tablename()} ({names(columns)}) "
+                   f"VALUES ({params(1, len(columns))}) RETURNING {returning}), "
+                   f"aud AS (INSERT INTO {AuditEvent._meta.get_formatted_tablename()} ({names(audit_columns)}) "
+                   f"VALUES ({params(len(columns) + 1, len(audit_columns))})) SELECT * FROM ins")
+            found = _INSERT_STATEMENTS[key] = (sql, columns)
+        return found
 
     async def update(self, id: Any, values: dict[str, Any], *, action: str = "update") -> dict[str, Any]:
         self._check_write(values)

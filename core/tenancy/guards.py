@@ -9,7 +9,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from core.db import bind_request_tenant, platform_access, request_binding, tenant_bound
+from core.db import bind_request_tenant, platform_access, tenant_bound
 from core.errors import Conflict, Forbidden, NotFound
 from core.auth.permissions import permissions_for
 from core.tenancy import Actor, TenantInfo
@@ -116,20 +116,6 @@ async def tenant_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if permission and not national:
         ctx.require(permission)
     connection.state.tenant_ctx = ctx
-
-
-def request_binding_middleware(app: Any) -> Any:
-    """Gives every HTTP request its own, empty row-level security binding (core.db) for the guard to fill; it
-    ends with the request, so nothing of one request's tenant reaches the next one on the same task."""
-
-    async def middleware(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        with request_binding():
-            await app(scope, receive, send)
-
-    return middleware
 
 
 def require_platform_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:

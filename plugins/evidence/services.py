@@ -229,8 +229,6 @@ async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_i
         parts = await target.parts(ctx, target_id) if target.parts is not None else []
     if q and "\x00" in q:
         raise BadRequest("the search text contains a NUL character", field="q")
-    scope = ctx.scope(Evidence)
-    query, count = scope.select(), scope.count()
     conditions = []
     if target_type and target_id:
         condition = (Evidence.target_type == target_type) & (Evidence.target_id == target_id)
@@ -239,10 +237,8 @@ async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_i
         conditions.append(condition)
     if q:
         conditions.append(Evidence.search_folded.like(like_pattern(q)))
-    for condition in conditions:
-        query, count = query.where(condition), count.where(condition)
-    rows = await query.order_by(Evidence.created_at, ascending=False).order_by(Evidence.id).limit(limit).offset(offset)
-    return rows, await count
+    return await ctx.scope(Evidence).page(*conditions, order_by=((Evidence.created_at, False),), limit=limit,
+                                          offset=offset)
 
 
 def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -1,0 +1,82 @@
+"""`ctx.scope(T).page`: on PostgreSQL one statement (the rows and `count(*) OVER ()`, its fixed parts built once
+per table and order); it must answer exactly what the plain Piccolo select and count answer, for every filter,
+order and page, past the end included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns.combination import WhereRaw
+
+from core.agencies.services import LEVEL_ORDER
+from core.agencies.tables import Agency
+
+
+async def _reference(scope: Any, conds: tuple[Any, ...], order: list[tuple[Any, bool]], limit: int, offset: int
+                     ) -> tuple[list[dict[str, Any]], int]:
+    query, count = scope.select(), scope.count()
+    for cond in conds:
+        query, count = query.where(cond), count.where(cond)
+    for column, ascending in order:
+        query = query.order_by(column, ascending=ascending)
+    return await query.limit(limit).offset(offset), await count
+
+
+async def test_page_answers_what_select_and_count_answer(make_tenant: Any) -> None:
+    t = await make_tenant()
+    other = await make_tenant()  # another tenant's rows never count
+    ctx = await t.ctx()
+    scope = ctx.scope(Agency)
+    filters: list[tuple[Any, ...]] = [
+        (), (Agency.level == "department",), (Agency.required == True,),  # noqa: E712
+        (Agency.name_folded.like("%so%") | Agency.code.like("C%"),), (Agency.level == "galaxy",),
+        (Agency.parent_id.is_null(), Agency.valid_to.is_null()), (WhereRaw("code <> {}", "P"),),
+    ]
+    orders: list[tuple[tuple[Any, ...], bool]] = [
+        ((LEVEL_ORDER, Agency.name_folded), False), ((Agency.code,), True), (((Agency.name, False), Agency.code), False),
+    ]
+    for conds in filters:
+        for order_by, descending in orders:
+            order = [o if isinstance(o, tuple) else (o, not descending) for o in order_by]
+            order.append((Agency.id, not descending))
+            for limit, offset in ((50, 0), (2, 0), (2, 2), (1, 4), (3, 40)):
+                got = await scope.page(*conds, order_by=order_by, descending=descending, limit=limit, offset=offset)
+                want = await _reference(scope, conds, order, limit, offset)
+                assert got == want, (conds, order_by, descending, limit, offset)
+    assert (await scope.page(limit=50))[1] == 5 and other.id != t.id
+
+
+async def test_insert_audits_the_row_the_database_stored(make_tenant: Any) -> None:
+    """`ctx.scope(T).insert` on PostgreSQL writes the row and its audit row in one statement when the row as sent
+    is the row stored; either way the audit's `after` is the stored row, and a refused insert leaves neither."""
+    from datetime import date, datetime, timedelta, timezone
+    import uuid
+
+    import msgspec
+    import pytest
+
+    from core.audit.tables import AuditEvent
+
+    t = await make_tenant()
+    ctx = await t.ctx()
+    scope = ctx.scope(Agency)
+    plus7 = timezone(timedelta(hours=7))
+    cases = [
+        {"created_at": None},  # the defaults: UTC now
+        {"created_at": datetime(2025, 5, 1, 9, 30, tzinfo=plus7)},  # another offset: stored in UTC
+    ]
+    for i, extra in enumerate(cases):
+        values = {"code": f"AUD{i}", "code_key": f"{t.id}:aud{i}", "name": "Phòng Kiểm tra", "name_folded": "phong",
+                  "level": "office", "valid_from": date(2024, 1, 1), **{k: v for k, v in extra.items() if v}}
+        row = await scope.insert(values)
+        stored = await scope.get(row["id"])
+        assert row == stored
+        audit = await ctx.scope(AuditEvent).select().where(AuditEvent.entity_id == str(row["id"])).first()
+        after = audit["after"] if isinstance(audit["after"], dict) else msgspec.json.decode(audit["after"])
+        assert after == msgspec.json.decode(msgspec.json.encode(scope._redact(stored)))
+        assert audit["action"] == "create" and audit["tenant_id"] == t.id
+    before = await ctx.scope(AuditEvent).count()
+    with pytest.raises(Exception):
+        await scope.insert({"id": uuid.UUID(str(row["id"])), "code": "DUP", "code_key": f"{t.id}:dup",
+                            "name": "Trùng", "name_folded": "trung", "level": "office", "valid_from": date(2024, 1, 1)})
+    assert await ctx.scope(AuditEvent).count() == before
