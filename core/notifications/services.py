@@ -181,7 +181,9 @@ async def create_notification(ctx: TenantContext, *, kind: str, title: str, body
     audience = {"roles": sorted(roles), "users": sorted(map(str, user_ids))}
     stamp = now()
     digest = dedup_hash(ctx.tenant.id, dedup_key) if dedup_key is not None else None
-    async with transaction():
+    # Bound to ctx's tenant throughout: every row written here is the tenant's own, and the scoped reads and the
+    # writes then share one binding (PostgreSQL is not told a new one between them: two round trips a call).
+    async with transaction(tenant=ctx.tenant.id):
         if digest is not None:  # the cheap early answer for a repeated call; the unique key settles races
             with unscoped():
                 if await Notification.exists().where(Notification.dedup_hash == digest):

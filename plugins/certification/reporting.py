@@ -128,12 +128,14 @@ async def indicators(reader: Any, tenants: Sequence[Any], year: int, today: date
 
     One grouped SQL query over all the tenants (`reader`, a core.tenancy.TenantsReader) reads the persisted record
     state (QmsRecord, rewritten with each event): each agency joined with its record, grouped by tenant and level,
-    each figure a conditional count; the overdue rules are the board's (services._reason_sql). Two kinds of rows
-    come back one by one instead of summed, and are finished in Python:
-    - a record with an event after the reference day (a past year): its events are replayed up to that day;
+    each figure a conditional count; the overdue rules are the board's (services._reason_sql). A second query
+    reads the few records finished in Python:
+    - a record with an event after the reference day (a past year; left out of the sums): its events are replayed
+      up to that day;
     - a record whose last announcement is in the year and whose announcements may hold a re-announcement (a SQL
       LIKE that can only over-select): its announcements are parsed to tell whether one was in the year.
     `indicators_replayed` computes the same from the events alone; the tests hold the two equal."""
+    from piccolo.columns.combination import WhereRaw
     from piccolo.query.functions.aggregate import Count
     from piccolo.querystring import QueryString
 
@@ -152,35 +154,45 @@ async def indicators(reader: Any, tenants: Sequence[Any], year: int, today: date
 
     reasons = [services._reason_sql(reason, day, None, rec=r, late_tenants=late) for reason in rules.OVERDUE_REASONS]
     versioned = ", ".join(f"'{s}'" for s in ON_VERSION_STATUSES)
+    # the record's state is the state on `day` unless it has a later event: those rows are counted below instead
+    current, now = f'({r}."last_event_on" IS NULL OR {r}."last_event_on" <= {{}})', [day]
+
+    def count_current(condition: str, *params: Any, alias: str) -> Any:
+        return count(f"{current} AND ({condition})", *now, *params, alias=alias)
+
     groups = await reader.scope(Agency).select(
         Agency.tenant_id, Agency.level,
         count('"agency"."required" = {}', True, alias="required"),
-        *(count(f"{r}.\"status\" = '{status}'", alias=status) for status in ("building", "applying", "announced")),
-        count(f"{r}.\"standard_version\" = '2015' AND {r}.\"status\" IN ({versioned})", alias="on_2015_version"),
-        count(" OR ".join(f"({sql})" for sql, _ in reasons), *(p for _, ps in reasons for p in ps), alias="overdue"),
-        QueryString(f'CASE WHEN {r}."announced_on" >= {{}} AND CAST({r}."announcements" AS TEXT) LIKE {{}} '
-                    f'THEN CAST({r}."announcements" AS TEXT) END', date(year, 1, 1), _REANNOUNCEMENT_LIKE,
-                    alias="announcements_text"),
-        QueryString(f'CASE WHEN {r}."last_event_on" > {{}} THEN {r}."id" END', day, alias="replay_record"),
+        *(count_current(f"{r}.\"status\" = '{status}'", alias=status)
+          for status in ("building", "applying", "announced")),
+        count_current(f"{r}.\"standard_version\" = '2015' AND {r}.\"status\" IN ({versioned})",
+                      alias="on_2015_version"),
+        count_current(" OR ".join(f"({sql})" for sql, _ in reasons), *(p for _, ps in reasons for p in ps),
+                      alias="overdue"),
         Count(record.id, alias="records"),  # (a joined column: it makes Piccolo join the record)
     ).where((Agency.valid_from <= day) & (Agency.valid_to.is_null() | (Agency.valid_to > day))).group_by(
-        Agency.tenant_id, Agency.level, QueryString('"announcements_text"'), QueryString('"replay_record"'))
-
-    replay: dict[uuid.UUID, dict[str, Any]] = {}
+        Agency.tenant_id, Agency.level)
     for g in groups:
         mine = counts.get(g["tenant_id"])
+        if mine is not None:
+            for name in ("required", "building", "applying", "announced", "on_2015_version", "overdue"):
+                mine[name][g["level"]] += int(g[name] or 0)
+
+    # the few records finished in Python: changed after `day` (replayed), or maybe re-announced in the year
+    agency = QmsRecord.agency_id.join_on(Agency.id)
+    replay: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in await reader.scope(QmsRecord).select(
+            QmsRecord.id, QmsRecord.tenant_id, QmsRecord.last_event_on, QmsRecord.announcements, agency.level).where(
+            (agency.valid_from <= day) & (agency.valid_to.is_null() | (agency.valid_to > day))
+            & ((QmsRecord.last_event_on > day) | ((QmsRecord.announced_on >= date(year, 1, 1)) & WhereRaw(
+                'CAST("cert_qms_record"."announcements" AS TEXT) LIKE {}', _REANNOUNCEMENT_LIKE)))):
+        mine = counts.get(row["tenant_id"])
         if mine is None:
             continue
-        level = g["level"]
-        mine["required"][level] += g["required"]
-        if g["replay_record"] is not None:  # one agency whose record changed after `day`: replayed below
-            replay[uuid.UUID(str(g["replay_record"]))] = g
-            continue
-        for name in ("building", "applying", "announced", "on_2015_version", "overdue"):
-            mine[name][level] += g[name]
-        if g["announcements_text"] is not None and _reannounced_in(services._json_load(g["announcements_text"]),
-                                                                   year):
-            mine["reannounced"][level] += g["records"]
+        if row["last_event_on"] is not None and row["last_event_on"] > day:
+            replay[row["id"]] = {"tenant_id": row["tenant_id"], "level": row["agency_id.level"]}
+        elif _reannounced_in(services._json_load(row["announcements"]) or [], year):
+            mine["reannounced"][row["agency_id.level"]] += 1
     if replay:
         events: dict[uuid.UUID, list[rules.Event]] = {rid: [] for rid in replay}
         for row in await reader.scope(QmsEvent).select(
