@@ -43,12 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _pg import PG, RUNTIME_ROLE, BenchDatabase  # noqa: E402
 from _report import emit  # noqa: E402
 
-PG = {"host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
-      "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
-      "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres")}
-OWNER_ROLE, RUNTIME_ROLE = "isogov_owner", "isogov_app"
 LEVELS = ("province", "department", "district", "office", "commune", "unit")
 FIGURES = ("required", "building", "applying", "announced", "reannounced", "on_2015_version", "overdue")
 
@@ -190,12 +187,6 @@ async def seed(db: str, provinces: int, agencies: int, today: date, modules: lis
         await conn.close()
 
 
-def _ensure_roles_sql(role: str) -> str:
-    return (f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-            f"CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; "
-            f"EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
-
-
 def raw_figures(rows: list[asyncpg.Record]) -> dict[uuid.UUID, dict[str, dict[str, int]]]:
     """tenant id -> figure -> level -> count (levels with 0 left out)."""
     out: dict[uuid.UUID, dict[str, dict[str, int]]] = {}
@@ -241,14 +232,9 @@ async def main() -> None:
                              "with no rows of their own: their hooks' fixed cost is measured too)")
     parser.add_argument("--profile", metavar="HTML", help="also profile one dashboard run (pyinstrument) into HTML")
     args = parser.parse_args()
-    db = f"isogov_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(database="postgres", **PG)
-    for role in (OWNER_ROLE, RUNTIME_ROLE):
-        await admin.execute(_ensure_roles_sql(role))
-    await admin.execute(f'CREATE DATABASE "{db}" OWNER "{OWNER_ROLE}"')
-    where = f"{PG['host']}:{PG['port']}/{db}"
-    os.environ.update({"DATABASE_URL": f"postgres://{RUNTIME_ROLE}@{where}",
-                       "ISOGOV_MIGRATE_DATABASE_URL": f"postgres://{OWNER_ROLE}@{where}", "REDIS_URL": "",
+    bench_db = await BenchDatabase.create()  # DATABASE_URL (runtime role) and ISOGOV_MIGRATE_DATABASE_URL (owner)
+    db = bench_db.name
+    os.environ.update({"REDIS_URL": "",
                        "ISOGOV_VAR_DIR": tempfile.mkdtemp(), "ISOGOV_LOG_LEVEL": "WARNING",
                        "ISOGOV_DB_POOL_SIZE": "4"})
     try:
@@ -329,8 +315,7 @@ async def main() -> None:
              f"= {dash_ms / raw_ms:.2f}× (goal ≤ 1.5×); the raw SQL as a superuser (no row-level security) "
              f"{min(unprotected) * 1000:.0f} ms")
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
+        await bench_db.drop()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Notifications delivered per second through the whole path, against arq's own no-op job rate.
 
-    .venv/bin/python bench/notifications.py [--db sqlite|postgres] [-n 10000]
+    .venv/bin/python bench/notifications.py [--db sqlite|postgres] [-n 10000] [--rounds 2]
 
 1. Baseline: one arq worker process with a no-op job; N jobs are queued with arq's `enqueue_job` while it runs;
    the clock stops when the queue is empty (arq removes a job from the queue after it finished).
@@ -8,7 +8,12 @@
    poll delay. N notifications to one user (in-app channel) are written with `core.notifications.notify` in one transaction;
    the clock starts at its commit and stops when the N inbox items exist: outbox -> relay -> worker -> inbox.
 
-Both rates and their ratio are printed, and the cost of writing the notifications (the business side) apart.
+One arq job per notification on both sides. With --rounds, baseline and isogov rounds alternate (the machine may
+be shared) and the best of each is reported, with every round's rate and ratio, and the worker process's CPU
+seconds per job (from /proc), the steadier figure on a loaded machine. Both rates and their ratio are printed,
+and the cost of writing the notifications (the business side) apart. On PostgreSQL the app connects as the
+runtime role under row-level security, as in production (migrations as the owner role), like the tests.
+ISOGOV_BENCH_PROFILE=<dir> runs the worker under pyinstrument and writes worker.txt and notify.txt there.
 The bench uses its own database (a temporary SQLite file, or a PostgreSQL database it creates and drops) and its
 own queue names on the Redis of REDIS_URL (default redis://127.0.0.1:6379/0); it deletes nothing else.
 """
