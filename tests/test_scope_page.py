@@ -80,3 +80,23 @@ async def test_insert_audits_the_row_the_database_stored(make_tenant: Any) -> No
         await scope.insert({"id": uuid.UUID(str(row["id"])), "code": "DUP", "code_key": f"{t.id}:dup",
                             "name": "Trùng", "name_folded": "trung", "level": "office", "valid_from": date(2024, 1, 1)})
     assert await ctx.scope(AuditEvent).count() == before
+
+
+async def test_a_page_converted_at_once_equals_each_row_converted(make_tenant: Any) -> None:
+    """The list endpoints convert a page's rows in one call (`to_structs`, `agencies.services.to_reads`): the
+    same structs as converting row by row, on each database's rows (SQLite gives UUIDs and dates as text)."""
+    from core.agencies.schemas import AgencyRead
+    from core.agencies.services import to_read, to_reads
+    from core.schemas import to_struct, to_structs
+    from core.users.schemas import UserRead
+    from core.users.tables import User
+
+    t = await make_tenant()
+    ctx = await t.ctx()
+    agencies, _ = await ctx.scope(Agency).page(order_by=(Agency.code,), limit=50)
+    users, _ = await ctx.scope(User).page(order_by=(User.email,), limit=50)
+    assert agencies and users
+    assert to_reads(agencies) == [to_read(r) for r in agencies]
+    assert all(isinstance(a, AgencyRead) for a in to_reads(agencies))
+    assert to_structs(users, UserRead) == [to_struct(r, UserRead) for r in users]
+    assert to_structs([], UserRead) == []

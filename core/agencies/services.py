@@ -13,7 +13,7 @@ from piccolo.query import OrderByRaw
 from core.agencies.schemas import LEVELS, AgencyCreate, AgencyRead, AgencyUpdate
 from core.db import transaction
 from core.errors import BadRequest, Conflict, Forbidden
-from core.schemas import to_struct
+from core.schemas import to_struct, to_structs
 from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
@@ -32,6 +32,12 @@ def is_active(row: dict[str, Any], on: date | None = None) -> bool:
 
 def to_read(row: dict[str, Any]) -> AgencyRead:
     return to_struct({**row, "active": is_active(row)}, AgencyRead)
+
+
+def to_reads(rows: list[dict[str, Any]]) -> list[AgencyRead]:
+    """`to_read` of every row of a page, converted in one call."""
+    today = date.today()
+    return to_structs([{**row, "active": is_active(row, today)} for row in rows], AgencyRead)
 
 
 async def _check_code_free(ctx: TenantContext, code: str, exclude: uuid.UUID | None = None) -> None:

@@ -21,7 +21,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.response import Redirect, Stream
 
 from core.errors import NotFound, PayloadTooLarge
-from core.schemas import Limit, Offset, Page, to_struct
+from core.schemas import Limit, Offset, Page, to_struct, to_structs
 from core.tenancy.context import TenantContext
 from core.text import fold
 from plugins.evidence import intake, services
@@ -168,7 +168,7 @@ class EvidenceController(Controller):
                             q: str | None = None, limit: Limit = 50, offset: Offset = 0) -> Page[EvidenceRead]:
         rows, total = await services.list_evidence(ctx, target_type=target_type, target_id=target_id, q=q,
                                                    limit=limit, offset=offset)
-        return Page(items=[to_struct(r, EvidenceRead) for r in rows], total=total, limit=limit, offset=offset)
+        return Page(items=to_structs(rows, EvidenceRead), total=total, limit=limit, offset=offset)
 
     @get("/settings", summary="The tenant's upload limit and retention of deleted files",
          opt={"permission": "evidence.read"})
