@@ -6,6 +6,10 @@ return the same JSON shape. No ORM, no plugin system, no audit helper, no metric
 PostgreSQL through an asyncpg pool; SQLite through one aiosqlite connection (SQLite has one writer anyway).
 
     DATABASE_URL=... ISOGOV_SECRET_KEY=... granian --interface asgi --factory bench.bare_app:create_app
+
+With ISOGOV_BENCH_RLS=1 (PostgreSQL as the runtime role under row-level security, `http_paths.py --rls`) each
+request is one transaction on one pooled connection: `BEGIN; set_config('app.platform', 'on', true)` for the user
+lookup, `set_config('app.tenant_id', $1, true)` (platform off) before the tenant's statements, then `COMMIT`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -66,6 +72,12 @@ SUMMARY_SQL = ("SELECT a.level, a.required, COALESCE(r.status, 'not_started') AS
                "GROUP BY a.level, a.required, COALESCE(r.status, 'not_started'), COALESCE(r.standard_version, 'none')")
 
 
+RLS = os.environ.get("ISOGOV_BENCH_RLS") == "1"
+BEGIN_PLATFORM = "BEGIN; SELECT set_config('app.platform', 'on', true)"
+AS_TENANT = "SELECT set_config('app.platform', '', true), set_config('app.tenant_id', $1, true)"
+_CONN: ContextVar[Any] = ContextVar("bare_request_connection", default=None)
+
+
 class Db:
     """The few calls the handlers need, on asyncpg (PostgreSQL) or aiosqlite (SQLite, `?` placeholders)."""
 
@@ -104,7 +116,43 @@ class Db:
         conv = [str(a) if isinstance(a, uuid.UUID) else a for a in args]
         return tuple(conv[i] for i in order)
 
+    @asynccontextmanager
+    async def request(self):  # type: ignore[no-untyped-def]
+        """With RLS: the request's one connection and transaction (the user lookup on the platform path)."""
+        if not RLS:
+            yield
+            return
+        async with self.pool.acquire() as conn:
+            await conn.execute(BEGIN_PLATFORM)
+            token = _CONN.set(conn)
+            try:
+                yield
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+            finally:
+                _CONN.reset(token)
+
+    async def as_tenant(self, tenant_id: Any) -> None:
+        conn = _CONN.get()
+        if conn is not None and tenant_id is not None:
+            await conn.execute(AS_TENANT, str(tenant_id))
+
+    @asynccontextmanager
+    async def connection(self):  # type: ignore[no-untyped-def]
+        conn = _CONN.get()
+        if conn is not None:
+            yield conn
+            return
+        async with self.pool.acquire() as conn:
+            yield conn
+
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        conn = _CONN.get()
+        if conn is not None:
+            return [dict(r) for r in await conn.fetch(sql, *args)]
         if self.sqlite:
             async with self.pool.execute(self._q(sql), self._args(sql, args)) as cur:
                 return [dict(r) for r in await cur.fetchall()]
@@ -116,7 +164,7 @@ class Db:
         if self.sqlite:
             rows = await self.fetch(sql, tenant_id, limit, offset)
             return rows, (await self.fetch(count_sql, tenant_id))[0]["count(*)"]
-        async with self.pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(sql, tenant_id, limit, offset)
             return [dict(r) for r in rows], await conn.fetchval(count_sql, tenant_id)
 
@@ -131,6 +179,10 @@ class Db:
                 except BaseException:
                     await self.pool.execute("ROLLBACK")
                     raise
+            return
+        if _CONN.get() is not None:  # the request's transaction
+            for sql, args in (first, second):
+                await _CONN.get().execute(sql, *args)
             return
         async with self.pool.acquire() as conn, conn.transaction():
             for sql, args in (first, second):
@@ -160,6 +212,7 @@ async def actor(request: Request, code: str, roles: set[str]) -> dict[str, Any]:
         raise NotFoundException("tenant not found")
     if user["role"] not in roles:
         raise HTTPException(status_code=403, detail="forbidden")
+    await DB.as_tenant(user["tenant_id"])
     return user
 
 
@@ -169,26 +222,29 @@ def page(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> dic
 
 @get("/api/v1/tenants/{code:str}/agencies")
 async def agencies(request: Request, code: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    user = await actor(request, code, READ_ROLES)
-    rows, total = await DB.fetch_page(AGENCIES_SQL, AGENCIES_COUNT, user["tenant_id"], limit, offset)
-    today = date.today()
-    for r in rows:
-        r["active"] = _date(r["valid_from"]) <= today and (r["valid_to"] is None or _date(r["valid_to"]) > today)
-    return page(rows, total, limit, offset)
+    async with DB.request():  # with RLS: one connection and transaction per request
+        user = await actor(request, code, READ_ROLES)
+        rows, total = await DB.fetch_page(AGENCIES_SQL, AGENCIES_COUNT, user["tenant_id"], limit, offset)
+        today = date.today()
+        for r in rows:
+            r["active"] = _date(r["valid_from"]) <= today and (r["valid_to"] is None or _date(r["valid_to"]) > today)
+        return page(rows, total, limit, offset)
 
 
 @get("/api/v1/tenants/{code:str}/users")
 async def users(request: Request, code: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    user = await actor(request, code, READ_ROLES)
-    rows, total = await DB.fetch_page(USERS_SQL, USERS_COUNT, user["tenant_id"], limit, offset)
-    return page(rows, total, limit, offset)
+    async with DB.request():  # with RLS: one connection and transaction per request
+        user = await actor(request, code, READ_ROLES)
+        rows, total = await DB.fetch_page(USERS_SQL, USERS_COUNT, user["tenant_id"], limit, offset)
+        return page(rows, total, limit, offset)
 
 
 @get("/api/v1/tenants/{code:str}/evidence")
 async def evidence(request: Request, code: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    user = await actor(request, code, READ_ROLES)
-    rows, total = await DB.fetch_page(EVIDENCE_SQL, EVIDENCE_COUNT, user["tenant_id"], limit, offset)
-    return page(rows, total, limit, offset)
+    async with DB.request():  # with RLS: one connection and transaction per request
+        user = await actor(request, code, READ_ROLES)
+        rows, total = await DB.fetch_page(EVIDENCE_SQL, EVIDENCE_COUNT, user["tenant_id"], limit, offset)
+        return page(rows, total, limit, offset)
 
 
 class AgencyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -200,56 +256,59 @@ class AgencyIn(msgspec.Struct, forbid_unknown_fields=True):
 
 @post("/api/v1/tenants/{code:str}/agencies")
 async def create_agency(request: Request, code: str, data: AgencyIn) -> dict[str, Any]:
-    from core.text import fold
+    async with DB.request():  # with RLS: one connection and transaction per request
+        from core.text import fold
 
-    user = await actor(request, code, WRITE_ROLES)
-    tenant_id, now, new_id, today = user["tenant_id"], datetime.now(timezone.utc), uuid.uuid4(), date.today()
-    row = {"id": new_id, "tenant_id": tenant_id, "code": data.code, "name": data.name, "level": data.level,
-           "parent_id": None, "required": data.required, "valid_from": today, "valid_to": None}
-    try:
-        await DB.two_inserts(
-            (INSERT_AGENCY, (new_id, tenant_id, data.code, f"{tenant_id}:{data.code.lower()}", data.name,
-                             fold(data.name), data.level, data.required, today, now)),
-            (INSERT_AUDIT, (uuid.uuid4(), tenant_id, now, user["id"], user["email"], str(new_id),
-                            msgspec.json.encode(row).decode())),
-        )
-    except Exception as exc:  # unique code per tenant
-        if "unique" in str(exc).lower():
-            raise HTTPException(status_code=409, detail="code taken") from exc
-        raise
-    answer = {k: v for k, v in row.items() if k != "tenant_id"}  # AgencyRead's fields
-    return {**answer, "valid_to": None, "created_at": now, "updated_at": now, "active": True}
+        user = await actor(request, code, WRITE_ROLES)
+        tenant_id, now, new_id, today = user["tenant_id"], datetime.now(timezone.utc), uuid.uuid4(), date.today()
+        row = {"id": new_id, "tenant_id": tenant_id, "code": data.code, "name": data.name, "level": data.level,
+               "parent_id": None, "required": data.required, "valid_from": today, "valid_to": None}
+        try:
+            await DB.two_inserts(
+                (INSERT_AGENCY, (new_id, tenant_id, data.code, f"{tenant_id}:{data.code.lower()}", data.name,
+                                 fold(data.name), data.level, data.required, today, now)),
+                (INSERT_AUDIT, (uuid.uuid4(), tenant_id, now, user["id"], user["email"], str(new_id),
+                                msgspec.json.encode(row).decode())),
+            )
+        except Exception as exc:  # unique code per tenant
+            if "unique" in str(exc).lower():
+                raise HTTPException(status_code=409, detail="code taken") from exc
+            raise
+        answer = {k: v for k, v in row.items() if k != "tenant_id"}  # AgencyRead's fields
+        return {**answer, "valid_to": None, "created_at": now, "updated_at": now, "active": True}
 
 
 @get("/api/v1/tenants/{code:str}/certification/board")
 async def board(request: Request, code: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    user = await actor(request, code, READ_ROLES)
-    today = date.today()
-    if DB.sqlite:
-        rows = await DB.fetch(BOARD_SQL, user["tenant_id"], today, True, limit, offset)
-        total = (await DB.fetch(BOARD_COUNT, user["tenant_id"], today))[0]["count(*)"]
-    else:
-        async with DB.pool.acquire() as conn:
-            rows = [dict(r) for r in await conn.fetch(BOARD_SQL, user["tenant_id"], today, True, limit, offset)]
-            total = await conn.fetchval(BOARD_COUNT, user["tenant_id"], today)
-    return {**page(rows, total, limit, offset), "as_of": today}
+    async with DB.request():  # with RLS: one connection and transaction per request
+        user = await actor(request, code, READ_ROLES)
+        today = date.today()
+        if DB.sqlite:
+            rows = await DB.fetch(BOARD_SQL, user["tenant_id"], today, True, limit, offset)
+            total = (await DB.fetch(BOARD_COUNT, user["tenant_id"], today))[0]["count(*)"]
+        else:
+            async with DB.connection() as conn:
+                rows = [dict(r) for r in await conn.fetch(BOARD_SQL, user["tenant_id"], today, True, limit, offset)]
+                total = await conn.fetchval(BOARD_COUNT, user["tenant_id"], today)
+        return {**page(rows, total, limit, offset), "as_of": today}
 
 
 @get("/api/v1/tenants/{code:str}/certification/board/summary")
 async def summary(request: Request, code: str) -> dict[str, Any]:
-    user = await actor(request, code, READ_ROLES)
-    today = date.today()
-    groups = await DB.fetch(SUMMARY_SQL, user["tenant_id"], today, True)
-    by_status: dict[str, int] = {}
-    by_level: dict[str, dict[str, int]] = {}
-    by_version: dict[str, int] = {}
-    for g in groups:
-        by_status[g["status"]] = by_status.get(g["status"], 0) + g["n"]
-        level = by_level.setdefault(g["level"], {})
-        level[g["status"]] = level.get(g["status"], 0) + g["n"]
-        by_version[g["version"]] = by_version.get(g["version"], 0) + g["n"]
-    return {"as_of": today, "total": sum(g["n"] for g in groups), "by_status": by_status, "by_level": by_level,
-            "by_version": by_version, "overdue": sum(g["overdue"] or 0 for g in groups)}
+    async with DB.request():  # with RLS: one connection and transaction per request
+        user = await actor(request, code, READ_ROLES)
+        today = date.today()
+        groups = await DB.fetch(SUMMARY_SQL, user["tenant_id"], today, True)
+        by_status: dict[str, int] = {}
+        by_level: dict[str, dict[str, int]] = {}
+        by_version: dict[str, int] = {}
+        for g in groups:
+            by_status[g["status"]] = by_status.get(g["status"], 0) + g["n"]
+            level = by_level.setdefault(g["level"], {})
+            level[g["status"]] = level.get(g["status"], 0) + g["n"]
+            by_version[g["version"]] = by_version.get(g["version"], 0) + g["n"]
+        return {"as_of": today, "total": sum(g["n"] for g in groups), "by_status": by_status, "by_level": by_level,
+                "by_version": by_version, "overdue": sum(g["overdue"] or 0 for g in groups)}
 
 
 def _date(value: Any) -> date:

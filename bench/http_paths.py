@@ -1,6 +1,6 @@
 """The hot HTTP paths of the API against a bare Litestar + driver app, under the same concurrent load.
 
-    .venv/bin/python bench/http_paths.py [--db postgres|sqlite] [--server uvicorn|granian] [-n 1500] [-c 16]
+    .venv/bin/python bench/http_paths.py [--db postgres|sqlite] [--server uvicorn|granian] [-n 1500] [-c 16] [--rls]
 
 Sets up its own database (a PostgreSQL database it creates and drops, or a temporary SQLite file), seeds a
 province of 2,000 agencies (with users and evidence) and two provinces of 300 and 3,000 agencies with QMS
@@ -9,6 +9,11 @@ and `bench/bare_app.py` (pyjwt + one user/tenant query + hand-written SQL). Each
 ours then the baseline, each round `-n` requests over `-c` keep-alive connections (bench/_load.py); the best
 round of each side is reported (the machine is shared: the best round is the least disturbed). Every process it
 starts is stopped by its pid; the load is bounded by count and deadline.
+
+`--rls` (PostgreSQL): as production runs, through bench/_pg.py: the owner role migrates with row-level security,
+both apps connect as the runtime role (no superuser, no BYPASSRLS), so every statement carries its tenant: the API
+through its engine, the baseline in one transaction per request (`set_config('app.tenant_id', $1, true)`).
+Without it both apps connect as the superuser (the policies do not apply).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def configure(db: str, tmp: str) -> str | None:
+def configure(db: str, tmp: str, rls: bool = False) -> object:
     os.environ.update({
         "ISOGOV_ENV": "embedded", "ISOGOV_VAR_DIR": tmp, "ISOGOV_PASSWORD_HASH": "fast",
         "ISOGOV_SECRET_KEY": "bench-secret-key-" + "x" * 32, "ISOGOV_LOG_LEVEL": "WARNING", "REDIS_URL": "",
@@ -59,6 +64,11 @@ def configure(db: str, tmp: str) -> str | None:
     if db == "sqlite":
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
         return None
+    if rls:
+        from _pg import BenchDatabase
+
+        os.environ["ISOGOV_BENCH_RLS"] = "1"  # the baseline: one transaction per request carrying the tenant
+        return asyncio.run(BenchDatabase.create())  # DATABASE_URL: the runtime role; the owner migrates
     import asyncpg
 
     name = f"isogov_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -88,7 +98,7 @@ def drop_pg(name: str) -> None:
     asyncio.run(drop())
 
 
-async def seed() -> None:
+async def seed(rls: bool = False) -> None:
     """Three provinces: `bench` (2,000 agencies, 150 users, 400 evidence), `b300` and `b3000` (QMS records)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -103,8 +113,13 @@ async def seed() -> None:
     from plugins.evidence.tables import Evidence
     from tenants import service
 
-    result = await run_forwards(app_name="all")
-    assert result.success, result.message
+    if rls:  # as the owner, then the policies; the seed below runs as the runtime role on the platform path
+        from core.tenancy.rls import migrate
+
+        await migrate()
+    else:
+        result = await run_forwards(app_name="all")
+        assert result.success, result.message
     await db.start()
     today = date.today()
     try:
@@ -326,16 +341,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile", metavar="HTML", help="run `isogov api` under pyinstrument, write HTML/text")
     parser.add_argument("--only", action="append", default=[], help="measure only pairs whose name has this")
+    parser.add_argument("--rls", action="store_true", help="PostgreSQL: both apps as the runtime role under "
+                        "row-level security (owner migrates), as production")
     args = parser.parse_args()
+    if args.rls and args.db != "postgres":
+        parser.error("--rls needs --db postgres")
     ONLY.extend(args.only)
     server = args.server or os.environ.get("ISOGOV_SERVER") or "uvicorn"
-    SERVER[0] = server
+    SERVER[0] = server + (", rls" if args.rls else "")
     tmp = tempfile.mkdtemp(prefix="isogov-bench-http-")
-    pg_name = configure(args.db, tmp)
+    pg_name = configure(args.db, tmp, args.rls)
     procs: list[subprocess.Popen] = []
     log = Path(tmp) / "servers.log"
     try:
-        asyncio.run(seed())
+        asyncio.run(seed(args.rls))
         ours_port, base_port = free_port(), free_port()
         ours_cmd = ["-m", "core.cli", "api"]
         if args.profile:
@@ -348,14 +367,17 @@ def main() -> None:
             await wait_up(base_port, procs[1], log)
             await run(args, ours_port, base_port)
 
-        print(f"http paths: database {args.db}, server {server} (one worker each), {args.n} requests per round "
+        print(f"http paths: database {args.db}{' as the runtime role under row-level security' if args.rls else ''}, "
+              f"server {server} (one worker each), {args.n} requests per round "
               f"over {args.c} connections, best of {args.rounds} rounds", flush=True)
         asyncio.run(go())
     finally:
         for proc in procs:
             stop(proc)
-        if pg_name:
+        if isinstance(pg_name, str):
             drop_pg(pg_name)
+        elif pg_name is not None:  # a BenchDatabase
+            asyncio.run(pg_name.drop())
         shutil.rmtree(tmp, ignore_errors=True)
 
 
