@@ -219,21 +219,30 @@ async def test_applying_the_policies_again_changes_nothing(pair: Any) -> None:
 
 async def test_an_earlier_platform_policy_is_brought_up_to_date(pair: Any) -> None:
     """The platform policy once read `= 'on'` (PostgreSQL estimated it at 0.5 % of the rows: cross-tenant
-    aggregates got plans for a few hundred rows of 100,000). Applying the policies again replaces it; the platform
+    aggregates got plans for a few hundred rows of 100,000), and both policies read their setting on every row.
+    Applying the policies again replaces both; the platform
     path still sees every tenant's rows, and no binding still sees none."""
     from core.db import as_owner, platform_access
     from core.tenancy.rls import PLATFORM_EXPR, apply_policies
 
     old = "current_setting('app.platform', true) = 'on'"
+    old_tenant = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"  # read on every row
     owner = await connect("ISOGOV_MIGRATE_DATABASE_URL")
     try:
         await owner.execute(f"ALTER POLICY {PLATFORM_POLICY} ON agency USING ({old}) WITH CHECK ({old})")
-        assert "<>" not in await owner.fetchval(
-            "SELECT qual FROM pg_policies WHERE tablename = 'agency' AND policyname = $1", PLATFORM_POLICY)
+        await owner.execute(f"ALTER POLICY isogov_tenant ON agency USING ({old_tenant}) WITH CHECK ({old_tenant})")
+        found = {r["policyname"]: r["qual"] for r in await owner.fetch(
+            "SELECT policyname, qual FROM pg_policies WHERE tablename = 'agency'")}
+        assert "<>" not in found[PLATFORM_POLICY] and "SELECT" not in found["isogov_tenant"].upper(), found
         with as_owner(), platform_access("rls test"):
             await apply_policies()
-        quals = await owner.fetch("SELECT tablename, qual FROM pg_policies WHERE policyname = $1", PLATFORM_POLICY)
-        assert quals and all("<>" in r["qual"] for r in quals), [dict(r) for r in quals if "<>" not in r["qual"]]
+        quals = await owner.fetch("SELECT tablename, policyname, qual FROM pg_policies WHERE policyname IN "
+                                  "($1, 'isogov_tenant')", PLATFORM_POLICY)
+        assert {r["tablename"] for r in quals if r["policyname"] == "isogov_tenant"} == {
+            r["tablename"] for r in quals if r["policyname"] == PLATFORM_POLICY}
+        stale = [dict(r) for r in quals if "SELECT" not in r["qual"].upper()
+                 or (r["policyname"] == PLATFORM_POLICY and "<>" not in r["qual"])]
+        assert quals and not stale, stale
     finally:
         await owner.close()
     assert "<>" in PLATFORM_EXPR
