@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import asyncpg
 
 PG = {"host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
-      "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")), "user": "postgres"}
+      "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
+      "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres")}
 OWNER_ROLE = os.environ.get("ISOGOV_TEST_PG_OWNER_ROLE", "isogov_owner")
 RUNTIME_ROLE = os.environ.get("ISOGOV_TEST_PG_RUNTIME_ROLE", "isogov_app")
 

@@ -32,11 +32,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PG = {"host": os.environ.get("ISOGOV_TEST_PG_HOST", "127.0.0.1"),
-      "port": int(os.environ.get("ISOGOV_TEST_PG_PORT", "5432")),
-      "user": os.environ.get("ISOGOV_TEST_PG_USER", "postgres")}
-OWNER_ROLE = os.environ.get("ISOGOV_TEST_PG_OWNER_ROLE", "isogov_owner")
-RUNTIME_ROLE = os.environ.get("ISOGOV_TEST_PG_RUNTIME_ROLE", "isogov_app")
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _pg import BenchDatabase  # noqa: E402
 MAX_JOBS = 20
 KIND = "national.report_submitted"  # a kind core declares
 POLL_DELAY = 0.01
@@ -54,43 +52,15 @@ def _configure(db: str, tmp: str) -> str | None:
         "ISOGOV_RELAY_INTERVAL": "0.05", "ISOGOV_SMTP_HOST": "", "PICCOLO_CONF": "core.piccolo_conf",
         "PYTHONPATH": str(ROOT),
     })
-    if db == "postgres":
-        import asyncpg
-
-        pg_name = f"isogov_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-        async def create() -> None:
-            conn = await asyncpg.connect(database="postgres", **PG)
-            try:
-                for role in (OWNER_ROLE, RUNTIME_ROLE):  # as the tests and production: row-level security binds the app
-                    await conn.execute(
-                        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-                        f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; '
-                        f"EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
-                await conn.execute(f'CREATE DATABASE "{pg_name}" OWNER "{OWNER_ROLE}"')
-            finally:
-                await conn.close()
-
-        asyncio.run(create())
-        where = f"{PG['host']}:{PG['port']}/{pg_name}"
-        os.environ["DATABASE_URL"] = f"postgres://{RUNTIME_ROLE}@{where}"
-        os.environ["ISOGOV_MIGRATE_DATABASE_URL"] = f"postgres://{OWNER_ROLE}@{where}"
+    if db == "postgres":  # as the tests and production: the owner migrates, row-level security binds the app
+        pg_name = asyncio.run(BenchDatabase.create(f"isogov_bench_{os.getpid()}")).name
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     return pg_name
 
 
 def _drop_pg(name: str) -> None:
-    import asyncpg
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(database="postgres", **PG)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    asyncio.run(BenchDatabase(name).drop())
 
 
 async def _noop(ctx: dict) -> None:
