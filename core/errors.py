@@ -159,6 +159,14 @@ def handle_undecodable(request: Request, exc: Exception) -> Response[dict[str, A
     return problem_response(400, detail, request=request)
 
 
+def is_unique_violation(exc: BaseException, constraint: str | None = None) -> bool:
+    """A unique constraint refused a row (PostgreSQL), or an integrity constraint did (SQLite); with `constraint`,
+    only when the error names it (e.g. "code_key": the constraint's or the column's name)."""
+    if not isinstance(exc, (sqlite3.IntegrityError, asyncpg.exceptions.UniqueViolationError)):
+        return False
+    return constraint is None or constraint in f"{getattr(exc, 'constraint_name', '') or ''} {exc}"
+
+
 def handle_integrity(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     """A unique or foreign-key constraint refused a write (e.g. two identical submits at the same moment):
     the transaction rolled back, nothing was written."""

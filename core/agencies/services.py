@@ -12,7 +12,7 @@ from piccolo.query import OrderByRaw
 
 from core.agencies.schemas import LEVELS, AgencyCreate, AgencyRead, AgencyUpdate
 from core.db import transaction
-from core.errors import BadRequest, Conflict, Forbidden
+from core.errors import BadRequest, Conflict, Forbidden, is_unique_violation
 from core.schemas import to_struct, to_structs
 from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
@@ -81,16 +81,10 @@ async def create(ctx: TenantContext, data: AgencyCreate) -> dict[str, Any]:
     try:  # alone: the unique index answers whether the code is taken (no read before; a race is a 409 too)
         return await ctx.scope(Agency).insert(values)
     except Exception as exc:
-        if _code_taken(exc):
+        if is_unique_violation(exc, "code_key"):
             raise Conflict(f"an agency with code {data.code!r} already exists in this province", field="code") from exc
         raise
 
-
-def _code_taken(exc: BaseException) -> bool:
-    """The INSERT broke the unique index of `agency.code_key` (PostgreSQL or SQLite)."""
-    text = f"{getattr(exc, 'constraint_name', '') or ''} {exc}"
-    unique = type(exc).__name__ in ("UniqueViolationError", "IntegrityError")
-    return unique and "code_key" in text
 
 
 async def _lock_tree(ctx: TenantContext) -> None:

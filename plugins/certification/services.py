@@ -21,7 +21,7 @@ import msgspec
 
 from core.agencies.services import is_active
 from core.db import is_sqlite, transaction
-from core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from core.errors import BadRequest, Conflict, NotFound, Unprocessable, is_unique_violation
 from core.notifications.notify import notify
 from core.schemas import to_struct
 from core.agencies.tables import Agency
@@ -113,17 +113,6 @@ def _empty_record_values(agency_id: uuid.UUID) -> dict[str, Any]:
     return values
 
 
-def _is_unique_violation(exc: BaseException) -> bool:
-    """A unique constraint refused a row: another request wrote the same record at the same moment."""
-    import sqlite3
-
-    try:
-        from asyncpg.exceptions import UniqueViolationError
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        UniqueViolationError = ()  # type: ignore[assignment,misc]
-    return isinstance(exc, (sqlite3.IntegrityError, UniqueViolationError))
-
-
 async def create_record(ctx: TenantContext, agency_id: uuid.UUID) -> dict[str, Any]:
     """An empty (not started) record for an agency; 409 when it has one."""
     await ctx.ensure_agency(agency_id, write=True)
@@ -132,7 +121,7 @@ async def create_record(ctx: TenantContext, agency_id: uuid.UUID) -> dict[str, A
     try:
         row = await ctx.scope(QmsRecord).insert(_empty_record_values(agency_id))
     except Exception as exc:
-        if _is_unique_violation(exc):
+        if is_unique_violation(exc):
             raise Conflict("this agency already has a QMS record", field="agency_id") from exc
         raise
     return await get_record(ctx, row["id"])
@@ -333,7 +322,7 @@ async def record_events(ctx: TenantContext, agency_id: Any, inputs: Sequence[Eve
                                  body=f"Ngày công bố: {row['occurred_on']:%d/%m/%Y}.", agency_id=agency["id"],
                                  link=f"{NAME}/records/{record_id}", dedup_key=f"{NAME}:announced:{row['id']}")
     except Exception as exc:
-        if _is_unique_violation(exc):
+        if is_unique_violation(exc):
             raise Conflict("the record changed while this event was being recorded; send it again") from exc
         raise
     return Recorded(events=[_decode(r, "data") for r in inserted], record=await get_record(ctx, record_id),

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from core.agencies.tables import Agency
 from core.db import is_sqlite, transaction
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable, is_unique_violation
 from core.schemas import to_struct
 from core.tenancy.context import TenantContext
 from core.text import fold
@@ -62,7 +62,7 @@ async def ensure_counter(ctx: TenantContext, year: int) -> uuid.UUID:
                                                           action="create")
             return row["id"]
     except Exception as exc:  # another close created it at the same moment
-        if not services.is_unique_violation(exc):
+        if not is_unique_violation(exc):
             raise
     row = await ctx.scope(TrainingCounter).select(TrainingCounter.id).where(TrainingCounter.key == key).first()
     assert row is not None

@@ -21,7 +21,7 @@ from piccolo.query.functions.aggregate import Count
 
 from core.agencies.tables import Agency
 from core.db import is_sqlite, transaction
-from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable, is_unique_violation
 from core.notifications.notify import notify
 from core.people import services as people
 from core.people.schemas import PersonCreate
@@ -88,14 +88,6 @@ def json_load(value: Any) -> Any:
 
 def json_dump(value: Any) -> str:
     return msgspec.json.encode(value).decode("utf-8")
-
-
-def is_unique_violation(exc: BaseException) -> bool:
-    import sqlite3
-
-    from asyncpg.exceptions import UniqueViolationError
-
-    return isinstance(exc, (sqlite3.IntegrityError, UniqueViolationError))
 
 
 def fmt(day: date | None) -> str:
