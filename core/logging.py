@@ -51,10 +51,6 @@ def configure_logging(settings: Settings) -> None:
 _LEVEL = [logging.INFO]  # the configured level: the request line is built only when INFO passes
 
 
-def request_line_enabled() -> bool:
-    return _LEVEL[0] <= logging.INFO
-
-
 def on_app_init(app_config: AppConfig) -> AppConfig:
     """Puts core's one request middleware outermost (`request_middleware`)."""
     app_config.middleware.insert(0, request_middleware)
@@ -103,7 +99,7 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - started
             observe_request(scope.get("method", "GET"), scope.get("path_template") or "<unmatched>", code, elapsed)
-            if _LEVEL[0] <= logging.INFO:
+            if _LEVEL[0] <= logging.INFO:  # the request line only when it would be written
                 log.info("request", method=scope.get("method"), path=scope.get("path"), status=code,
                          ms=round(elapsed * 1000, 1))
             clear()
