@@ -64,6 +64,13 @@ def _state() -> tuple[str, str]:
     return _NOBODY
 
 
+def note_platform_access(reason: str) -> None:
+    """Count and log one platform access that reaches the database another way than a binding (a function that
+    carries the platform setting itself), as a `platform_access` binding's first statement would."""
+    PLATFORM_ACCESS[reason] += 1
+    log.debug("platform access", reason=reason)
+
+
 def bound_tenant() -> uuid.UUID | None:
     b = _BINDING.get()
     return b.tenant_id if b is not None else None
@@ -147,7 +154,7 @@ class RlsTransaction(PostgresTransaction):
             self.rls = state
 
 
-# Pooled connections whose reset the lone-statement path already sent with its COMMIT.
+# Pooled connections whose reset was sent already (with the lone-statement path's COMMIT), or that need none.
 _RESET_SENT: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
@@ -169,6 +176,8 @@ class RlsPostgresEngine(PostgresEngine):
 
     # False when the role ignores row-level security anyway (superuser, BYPASSRLS): nothing is set then.
     rls_active = True
+    # Whether core.tenancy.rls.ACTOR_FUNCTION exists (checked at start-up): the signed-in user in one statement.
+    actor_function = False
 
     def transaction(self, allow_nested: bool = True) -> RlsTransaction:
         return RlsTransaction(engine=self, allow_nested=allow_nested)
@@ -333,15 +342,35 @@ async def fetch_pg(sql: str, args: Any) -> list[dict[str, Any]]:
     """Rows of one statement in PostgreSQL's `$n` style, sent straight to the driver with this task's binding: in
     the current transaction (following the binding), or alone (in a short transaction carrying the binding when
     row-level security is in force), as Piccolo's engine would run it. Needs `direct_pg()`."""
+    return [dict(r) for r in await fetch_records(sql, args)]
+
+
+async def fetch_records(sql: str, args: Any) -> list[Any]:
+    """`fetch_pg`, with the driver's own records (read-only, by name or position) instead of dicts."""
     db = engine()
     tx = db.current_transaction.get()
     if tx is not None:
         if isinstance(tx, RlsTransaction):
             await tx.follow_binding()
-        return [dict(r) for r in await tx.connection.fetch(sql, *args)]
+        return await tx.connection.fetch(sql, *args)
     if isinstance(db, RlsPostgresEngine) and db.rls_active and _state() != _NOBODY:
-        return [dict(r) for r in await db.run_lone(sql, args)]
-    return [dict(r) for r in await db.pool.fetch(sql, *args)]  # type: ignore[union-attr]
+        return await db.run_lone(sql, args)
+    return await db.pool.fetch(sql, *args)  # type: ignore[union-attr]
+
+
+async def fetch_unbound(sql: str, args: Any) -> list[Any]:
+    """Rows of one read-only statement that needs no binding and leaves nothing on the session (a function that
+    carries its own setting, e.g. core.tenancy.rls.ACTOR_FUNCTION): in the current transaction if there is one,
+    else on a pooled connection as it is, with no transaction around it and no reset after it. Needs
+    `direct_pg()`."""
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is not None:
+        return await tx.connection.fetch(sql, *args)
+    async with db.pool.acquire() as conn:  # type: ignore[union-attr]
+        rows = await conn.fetch(sql, *args)
+        _RESET_SENT.add(conn._con)  # nothing to reset: the pool's release skips its reset query
+    return rows
 
 
 async def start() -> None:

@@ -258,3 +258,85 @@ async def test_an_earlier_platform_policy_is_brought_up_to_date(pair: Any) -> No
             assert await runtime.fetchval("SELECT count(*) FROM agency") == 0
     finally:
         await runtime.close()
+
+
+async def test_the_signed_in_user_is_one_statement_that_leaves_nothing_set(pair: Any, client: Any,
+                                                                           platform_users: Any) -> None:
+    """core.auth.load_actor reads through ACTOR_FUNCTION: one statement, no transaction of ours around it. As the
+    runtime role with nothing bound it finds an active user of any tenant (and a platform user), counts the
+    platform path, leaves no setting on the pooled connection and puts the flag back inside a transaction."""
+    from core import db
+    from core.auth import ACTOR_REASON, load_actor
+    from core.tenancy.rls import ACTOR_FUNCTION, has_actor_function
+
+    a, b = pair
+    assert engine().actor_function is True and await has_actor_function()
+    before = PLATFORM_ACCESS[ACTOR_REASON]
+    for tenant in (a, b):
+        actor = await load_actor(tenant.users["viewer"], 0)
+        assert actor is not None and actor.tenant_id == tenant.id and actor.tenant.code == tenant.code
+        assert actor.role == "viewer"
+    assert await load_actor(tenant.users["viewer"], 1) is None  # a token from before a password change
+    assert await load_actor(uuid.uuid4()) is None
+    assert PLATFORM_ACCESS[ACTOR_REASON] == before + 4
+    r = await client.get("/api/v1/me", headers=platform_users["platform_admin"])  # a platform user: no tenant
+    assert r.status_code == 200, r.text
+
+    held = [await db.engine().pool.acquire() for _ in range(db.engine().pool.get_size())]
+    try:
+        for conn in held:
+            assert await conn.fetchval("SELECT current_setting('app.platform', true)") in ("", None)
+            assert await conn.fetchval("SELECT count(*) FROM agency") == 0  # nothing bound: nothing seen
+    finally:
+        for conn in held:
+            await db.engine().pool.release(conn)
+    async with transaction(tenant=a.id):  # inside a tenant's transaction: the flag is put back after the lookup
+        assert (await load_actor(b.users["viewer"], 0)).tenant_id == b.id
+        rows = await db.fetch_pg("SELECT current_setting('app.platform', true) AS p, "
+                                 "current_setting('app.tenant_id', true) AS t, "
+                                 "(SELECT count(*) FROM agency WHERE tenant_id = $1) AS foreign_rows", (b.id,))
+    assert rows == [{"p": "", "t": str(a.id), "foreign_rows": 0}]
+
+    runtime = await connect("DATABASE_URL")  # the function reads one active user by id, nothing else
+    try:
+        assert await runtime.fetchval(f"SELECT count(*) FROM {ACTOR_FUNCTION}($1)", b.users["viewer"]) == 1
+        owner = await connect("ISOGOV_MIGRATE_DATABASE_URL")
+
+        async def set_active(value: bool) -> None:
+            async with owner.transaction():  # the owner too is held by the policies (FORCE): the platform path
+                await owner.execute("SELECT set_config('app.platform', 'on', true)")
+                assert await owner.execute("UPDATE app_user SET active = $2 WHERE id = $1", b.users["inspector"],
+                                           value) == "UPDATE 1"
+        try:
+            await set_active(False)
+            assert await runtime.fetchval(f"SELECT count(*) FROM {ACTOR_FUNCTION}($1)", b.users["inspector"]) == 0
+            assert await load_actor(b.users["inspector"], 0) is None  # deactivated: signed out at once
+        finally:
+            await set_active(True)
+            await owner.close()
+    finally:
+        await runtime.close()
+
+
+async def test_without_the_function_the_lookup_takes_the_platform_path(pair: Any) -> None:
+    """A database whose policies were applied before the function existed: the lookup still works (the platform
+    path in a short transaction), and `isogov migrate` (apply_policies) creates the function again."""
+    from core.auth import load_actor
+    from core.db import as_owner, platform_access
+    from core.tenancy.rls import ACTOR_FUNCTION, apply_policies, has_actor_function
+
+    a, _ = pair
+    owner = await connect("ISOGOV_MIGRATE_DATABASE_URL")
+    try:
+        await owner.execute(f"DROP FUNCTION {ACTOR_FUNCTION}(uuid)")
+        assert not await has_actor_function(owner)
+        engine().actor_function = False
+        assert (await load_actor(a.users["tenant_admin"], 0)).tenant_id == a.id
+        with as_owner(), platform_access("rls test"):
+            await apply_policies()
+        assert await has_actor_function(owner)
+    finally:
+        engine().actor_function = await has_actor_function()
+        await owner.close()
+    assert engine().actor_function is True
+    assert (await load_actor(a.users["tenant_admin"], 0)).tenant_id == a.id

@@ -4,8 +4,11 @@ order and page, past the end included."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from piccolo.columns.combination import WhereRaw
 
 from core.agencies.services import LEVEL_ORDER
@@ -45,6 +48,48 @@ async def test_page_answers_what_select_and_count_answer(make_tenant: Any) -> No
                 assert got == want, (conds, order_by, descending, limit, offset)
     assert (await scope.page(limit=50))[1] == 5 and other.id != t.id
 
+
+
+async def test_page_into_a_struct_answers_what_converting_the_rows_answers(make_tenant: Any) -> None:
+    """`page(into=S)`: on PostgreSQL the items are built from the driver's rows by position when every field of S
+    is a visible column; the answer must be what converting the select's rows by name answers, for each filter,
+    order and page; structs with a computed field or keyword-only fields are converted by name (both engines)."""
+    from core.schemas import to_structs
+
+    class Brief(msgspec.Struct):  # columns in another order than the table's
+        name: str
+        id: uuid.UUID
+        level: str
+        valid_from: date
+        parent_id: uuid.UUID | None
+        created_at: datetime
+        required: bool
+
+    class WithComputed(msgspec.Struct):
+        id: uuid.UUID
+        code: str
+        active: bool = True  # not a column
+
+    class KeywordOnly(msgspec.Struct, kw_only=True):
+        code: str
+        id: uuid.UUID
+
+    t = await make_tenant()
+    scope = (await t.ctx()).scope(Agency)
+    for struct in (Brief, WithComputed, KeywordOnly):
+        for conds in ((), (Agency.level == "department",), (Agency.level == "galaxy",)):
+            for order_by, descending in (((LEVEL_ORDER, Agency.name_folded), False), ((Agency.code,), True)):
+                order = [(o, not descending) for o in order_by] + [(Agency.id, not descending)]
+                for limit, offset in ((50, 0), (2, 1), (3, 40)):
+                    items, total = await scope.page(*conds, order_by=order_by, descending=descending, limit=limit,
+                                                    offset=offset, into=struct)
+                    rows, want_total = await _reference(scope, conds, order, limit, offset)
+                    assert all(type(item) is struct for item in items)
+                    assert (items, total) == (to_structs(rows, struct), want_total), (struct, conds, limit, offset)
+                    assert msgspec.json.encode(items) == msgspec.json.encode(to_structs(rows, struct))
+    assert len((await scope.page(limit=50, into=Brief))[0]) == 5
+    # which structs take the positional path (PostgreSQL): all fields visible columns, none keyword-only
+    assert [scope._struct_columns(s) is not None for s in (Brief, WithComputed, KeywordOnly)] == [True, False, False]
 
 async def test_insert_audits_the_row_the_database_stored(make_tenant: Any) -> None:
     """`ctx.scope(T).insert` on PostgreSQL writes the row and its audit row in one statement when the row as sent

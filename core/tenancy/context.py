@@ -17,12 +17,13 @@ from typing import Any
 import msgspec
 from piccolo.utils.encoding import dump_json
 from piccolo.columns.combination import Combination, Where, WhereRaw
+from piccolo.columns import JSON, JSONB
 from piccolo.querystring import QueryString
 
 from core.agencies.tables import Agency
 from core.audit import audit_values, log as _audit_log, record
 from core.audit.tables import AuditEvent
-from core.db import direct_pg, fetch_pg, is_sqlite, tenant_bound, transaction
+from core.db import direct_pg, fetch_pg, fetch_records, is_sqlite, tenant_bound, transaction
 from core.errors import Forbidden, NotFound
 from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, unscoped
 
@@ -31,6 +32,13 @@ from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, 
 _TOTAL_NAME = "_isogov_page_total"
 _TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
 _PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
+_STRUCT_COLUMNS: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+
+
+def _as(rows: list[dict[str, Any]], into: type | None) -> list[Any]:
+    from core.schemas import to_structs
+
+    return rows if into is None else to_structs(rows, into)
 
 
 # Column types whose value, as Python sends it, is what PostgreSQL returns (no rounding, no normalising).
@@ -172,16 +180,22 @@ class Scope:
             return _Deferred(self.table.count().where(self.where(include_deleted)), self.ctx.tenant.id)
 
     async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
-                   limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                   limit: int = 50, offset: int = 0, into: type | None = None) -> tuple[list[Any], int]:
         """One page of the rows matching every condition, and how many match in all.
 
         `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
         pairs with their own direction; the primary key breaks ties last. On PostgreSQL the page and its total come
         from one statement (`count(*) OVER ()`), sent straight to the driver; a page past the end (no rows) asks
-        for the count alone. SQLite runs the page and the count through Piccolo."""
+        for the count alone. SQLite runs the page and the count through Piccolo.
+
+        `into`: an API struct (msgspec) to answer the items as, instead of dicts. When each of its fields is a
+        visible column of the table (of the column's type), PostgreSQL's rows become structs with nothing in
+        between (the statement reads those columns in the struct's order); otherwise, and on SQLite, the rows are
+        converted as `core.schemas.to_structs` does."""
         order = [item if isinstance(item, tuple) else (item, not descending) for item in order_by]
         order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
-        frame = self._page_frame(order) if direct_pg() and all(map(_no_join, conditions)) else None
+        columns = self._struct_columns(into) if into is not None else None
+        frame = self._page_frame(order, columns) if direct_pg() and all(map(_no_join, conditions)) else None
         if frame is not None:
             head, tail = frame
             where = self.where()
@@ -190,18 +204,22 @@ class Scope:
             with tenant_bound(self.ctx.tenant.id):
                 where_sql, args = where.querystring.compile_string(engine_type="postgres")
                 n = len(args)
-                rows = await fetch_pg(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
-                                      [*args, limit, offset])
-                if rows:
-                    total = rows[0][_TOTAL_NAME]
+                records = await fetch_records(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
+                                              [*args, limit, offset])
+                if records:
+                    total = records[0][_TOTAL_NAME]
+                    if columns is not None:
+                        width = len(columns)
+                        return [into(*record[:width]) for record in records], total  # type: ignore[misc]
+                    rows = [dict(record) for record in records]
                     for row in rows:
                         del row[_TOTAL_NAME]
-                    return rows, total
+                    return _as(rows, into), total
                 if offset == 0:
-                    return rows, 0
+                    return [], 0
                 counted = await fetch_pg(f"SELECT count(*) AS n FROM {self.table._meta.get_formatted_tablename()} "
                                          f"WHERE {where_sql}", args)  # past the end: the total alone
-            return rows, counted[0]["n"]
+            return [], counted[0]["n"]
         query, count = self.select(), self.count()
         for cond in conditions:
             query, count = query.where(cond), count.where(cond)
@@ -210,20 +228,43 @@ class Scope:
         query = query.limit(limit).offset(offset)
         if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once
             rows, total = await asyncio.gather(query.run(), count.run())
-            return rows, total
-        return await query, await count
+            return _as(rows, into), total
+        rows = await query
+        return _as(rows, into), await count
 
-    def _page_frame(self, order: list[tuple[Any, bool]]) -> tuple[str, str] | None:
+    def _struct_columns(self, into: type) -> tuple[Any, ...] | None:
+        """The table's visible columns named by the struct's fields, in the fields' order; None when a field is no
+        such column or the struct cannot be built from positions (then the rows are converted by name)."""
+        key = (self.table, self._private, into)
+        if key in _STRUCT_COLUMNS:
+            return _STRUCT_COLUMNS[key]
+        visible = {c._meta.name: c for c in self._visible_columns()}
+        try:
+            fields = msgspec.structs.fields(into)
+        except TypeError:
+            fields = ()
+        found = None
+        positional = tuple(getattr(into, "__match_args__", ())) == tuple(f.name for f in fields)  # no kw_only field
+        if fields and positional and all(f.name in visible and not isinstance(visible[f.name], (JSON, JSONB))
+                                         for f in fields):  # the driver answers JSON as text: converted by name
+            found = tuple(visible[f.name] for f in fields)
+        if len(_STRUCT_COLUMNS) < 1000:
+            _STRUCT_COLUMNS[key] = found
+        return found
+
+    def _page_frame(self, order: list[tuple[Any, bool]],
+                    columns: tuple[Any, ...] | None = None) -> tuple[str, str] | None:
         """The parts of a page's statement that do not change between requests (columns with the total, table,
-        order), as Piccolo writes them, built once per table and order: `SELECT ... FROM t` and ` ORDER BY ...`."""
+        order), as Piccolo writes them, built once per table, columns and order: `SELECT ... FROM t` and
+        ` ORDER BY ...`."""
         keys = tuple((_order_key(c), asc) for c, asc in order)
         if any(k is None for k, _ in keys):
             return None
-        key = (self.table, self._private, keys)
+        key = (self.table, self._private, keys, columns)
         frame = _PAGE_FRAMES.get(key)
         if frame is None:
             with unscoped():
-                query = self.table.select(*self._visible_columns(), _TOTAL)
+                query = self.table.select(*(columns or self._visible_columns()), _TOTAL)
                 for column, ascending in order:
                     query = query.order_by(column, ascending=ascending)
                 sql, args = query.querystrings[0].compile_string(engine_type="postgres")

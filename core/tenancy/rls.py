@@ -44,6 +44,21 @@ TENANT_EXPR = "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true)
 PLATFORM_EXPR = "(SELECT COALESCE(current_setting('app.platform', true), '')) <> ''"
 MIGRATION_TABLE = "piccolo_migration"
 
+# The signed-in user behind a token, looked up on every request (core.auth.load_actor): users of every tenant, so
+# on the platform path. As a function that sets the platform flag itself around its one query (and puts back what
+# was there), the lookup is one statement on a pooled connection: no `BEGIN; set_config`, no `COMMIT`. Called
+# alone it runs in its statement's own transaction, so the transaction-local setting ends with it anyway. It
+# reads only the active user of the given id and its tenant (no wider than the per-request platform path it
+# replaces). plpgsql keeps its plan per connection; the columns take their types from the catalog, and
+# `apply_policies` creates it again after every migration (a column's type may have changed). (A `SET` clause on
+# the function would be simpler, but PostgreSQL lets only a superuser attach a custom setting to a function.)
+ACTOR_FUNCTION = "isogov_signed_in_user"
+ACTOR_COLUMNS = (("id", "app_user", "id"), ("email", "app_user", "email"), ("role", "app_user", "role"),
+                 ("tenant_id", "app_user", "tenant_id"), ("agency_id", "app_user", "agency_id"),
+                 ("full_name", "app_user", "full_name"), ("token_version", "app_user", "token_version"),
+                 ("tenant_code", "tenant", "code"), ("tenant_name", "tenant", "name"),
+                 ("tenant_status", "tenant", "status"))
+
 
 class RuntimeRoleError(RuntimeError):
     """The API or a worker connects with a role that defeats row-level security."""
@@ -131,8 +146,37 @@ async def apply_policies(role: str | None = None) -> list[str]:
             await engine().run_ddl(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_ident(await _schema())} TO {r}")
             if MIGRATION_TABLE in state:  # the runtime may read which migrations ran, never change that
                 await engine().run_ddl(f"REVOKE INSERT, UPDATE, DELETE ON {_ident(MIGRATION_TABLE)} FROM {r}")
+        await create_actor_function()
     log.info("row-level security applied", tables=len(tables), runtime_role=role)
     return tables
+
+
+async def create_actor_function() -> None:
+    """(Re)create ACTOR_FUNCTION (as the owner, inside apply_policies' transaction)."""
+    types = {(r["rel"], r["col"]): r["type"] for r in await _fetch(
+        "SELECT c.relname AS rel, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname IN ('app_user', 'tenant') AND a.attnum > 0 "
+        "AND NOT a.attisdropped")}
+    if not all((table, column) in types for _, table, column in ACTOR_COLUMNS):
+        return  # core's tables are not there (a database migrated for something else)
+    out = ", ".join(f"{name} {types[(table, column)]}" for name, table, column in ACTOR_COLUMNS)
+    select = ", ".join(f"{'u' if table == 'app_user' else 't'}.{column}" for _, table, column in ACTOR_COLUMNS)
+    await engine().run_ddl(f"DROP FUNCTION IF EXISTS {ACTOR_FUNCTION}(uuid)")
+    await engine().run_ddl(
+        f"CREATE FUNCTION {ACTOR_FUNCTION}(user_id uuid) RETURNS TABLE ({out}) LANGUAGE plpgsql VOLATILE "
+        f"AS $body$\n#variable_conflict use_column\nDECLARE before text := current_setting('app.platform', true);\n"
+        f"BEGIN\nPERFORM set_config('app.platform', 'on', true);\n"
+        f"RETURN QUERY SELECT {select} FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id "
+        f"WHERE u.id = user_id AND u.active;\n"
+        f"PERFORM set_config('app.platform', COALESCE(before, ''), true);\nEND\n$body$")
+
+
+async def has_actor_function(conn: Any = None) -> bool:
+    sql = f"SELECT to_regprocedure('{ACTOR_FUNCTION}(uuid)') IS NOT NULL AS found"
+    if conn is not None:
+        return bool(await conn.fetchval(sql))
+    return bool((await _fetch(sql))[0]["found"])
 
 
 async def _schema() -> str:
@@ -172,6 +216,7 @@ async def check_runtime_role(conn: Any = None, env: str | None = None) -> None:
     if conn is None:
         me = (await _fetch("SELECT rolsuper OR rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user"))[0]
         engine().rls_active = not me["bypass"]  # type: ignore[attr-defined]
+        engine().actor_function = await has_actor_function()  # type: ignore[attr-defined]
     if not problems:
         return
     if (env or get_settings().env) == "production":

@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from core.schemas import NO_NUL, Limit, Offset, Page, to_struct, to_structs
+from core.schemas import NO_NUL, Limit, Offset, Page, to_struct
 from core.users.tables import User
 from core.tenancy.context import TenantContext
 from core.users import services
@@ -27,9 +27,9 @@ class UserController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[UserRead]:
-        rows, total = await services.search(ctx, role=role, agency_id=agency_id, active=active, q=q,
-                                            limit=limit, offset=offset)
-        return Page(items=to_structs(rows, UserRead), total=total, limit=limit, offset=offset)
+        items, total = await services.search(ctx, role=role, agency_id=agency_id, active=active, q=q,
+                                             limit=limit, offset=offset, into=UserRead)
+        return Page(items=items, total=total, limit=limit, offset=offset)
 
     @post("/", summary="Create a user", opt={"permission": "users.write"})
     async def create_user(self, ctx: TenantContext, data: UserCreate) -> UserRead:

@@ -78,7 +78,8 @@ async def update(ctx: TenantContext, user_id: uuid.UUID, data: UserUpdate) -> di
 
 
 async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID | None, active: bool | None,
-                 q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                 q: str | None, limit: int, offset: int, into: type | None = None) -> tuple[list[Any], int]:
+    """A page of the tenant's users by email (as dicts, or as `into`: see `Scope.page`)."""
     conds = []
     if role:
         conds.append(User.role == role)
@@ -89,7 +90,7 @@ async def search(ctx: TenantContext, *, role: str | None, agency_id: uuid.UUID |
     if q and q.strip():
         pattern = like_pattern(q)
         conds.append(User.full_name_folded.like(pattern) | User.email.like(pattern))
-    return await ctx.scope(User).page(*conds, order_by=(User.email,), limit=limit, offset=offset)
+    return await ctx.scope(User).page(*conds, order_by=(User.email,), limit=limit, offset=offset, into=into)
 
 
 def _field_of_error(message: str) -> str | None:

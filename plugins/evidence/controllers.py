@@ -21,7 +21,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.response import Redirect, Stream
 
 from core.errors import NotFound, PayloadTooLarge
-from core.schemas import Limit, Offset, Page, to_struct, to_structs
+from core.schemas import Limit, Offset, Page, to_struct
 from core.tenancy.context import TenantContext
 from core.text import fold
 from plugins.evidence import intake, services
@@ -166,9 +166,9 @@ class EvidenceController(Controller):
     @get("/", summary="List evidence of the tenant, or of one record", opt={"permission": "evidence.read"})
     async def list_evidence(self, ctx: TenantContext, target_type: str | None = None, target_id: str | None = None,
                             q: str | None = None, limit: Limit = 50, offset: Offset = 0) -> Page[EvidenceRead]:
-        rows, total = await services.list_evidence(ctx, target_type=target_type, target_id=target_id, q=q,
-                                                   limit=limit, offset=offset)
-        return Page(items=to_structs(rows, EvidenceRead), total=total, limit=limit, offset=offset)
+        items, total = await services.list_evidence(ctx, target_type=target_type, target_id=target_id, q=q,
+                                                    limit=limit, offset=offset, into=EvidenceRead)
+        return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/settings", summary="The tenant's upload limit and retention of deleted files",
          opt={"permission": "evidence.read"})

@@ -219,7 +219,8 @@ async def record_version(ctx: TenantContext, *, evidence_id: uuid.UUID, version_
 
 
 async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_id: str | None, q: str | None,
-                        limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                        limit: int, offset: int, into: type | None = None) -> tuple[list[Any], int]:
+    """A page of the tenant's evidence, newest first (as dicts, or as `into`: see `Scope.page`)."""
     parts: list[tuple[str, str]] = []
     if target_type or target_id:
         if not (target_type and target_id):
@@ -238,7 +239,7 @@ async def list_evidence(ctx: TenantContext, *, target_type: str | None, target_i
     if q:
         conditions.append(Evidence.search_folded.like(like_pattern(q)))
     return await ctx.scope(Evidence).page(*conditions, order_by=((Evidence.created_at, False),), limit=limit,
-                                          offset=offset)
+                                          offset=offset, into=into)
 
 
 def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
