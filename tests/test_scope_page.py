@@ -128,20 +128,30 @@ async def test_insert_audits_the_row_the_database_stored(make_tenant: Any) -> No
 
 
 async def test_a_page_converted_at_once_equals_each_row_converted(make_tenant: Any) -> None:
-    """The list endpoints convert a page's rows in one call (`to_structs`, `agencies.services.to_reads`): the
-    same structs as converting row by row, on each database's rows (SQLite gives UUIDs and dates as text)."""
+    """The list endpoints answer a page as structs at once (`page(into=...)`, the agencies' `active` computed):
+    the same structs as converting row by row, on each database's rows (SQLite gives UUIDs and dates as text),
+    an agency closed yesterday or opening tomorrow included."""
+    from datetime import timedelta
+
+    from core.agencies import services as agencies
     from core.agencies.schemas import AgencyRead
-    from core.agencies.services import to_read, to_reads
     from core.schemas import to_struct, to_structs
     from core.users.schemas import UserRead
     from core.users.tables import User
 
     t = await make_tenant()
     ctx = await t.ctx()
-    agencies, _ = await ctx.scope(Agency).page(order_by=(Agency.code,), limit=50)
+    today = date.today()
+    await ctx.scope(Agency).update(t.agencies["C1"], {"valid_to": today - timedelta(days=1)})
+    await ctx.scope(Agency).update(t.agencies["D2"], {"valid_from": today + timedelta(days=1)})
+    rows, _ = await ctx.scope(Agency).page(order_by=(agencies.LEVEL_ORDER, Agency.name_folded), limit=50)
+    items, total = await agencies.search(ctx, level=None, parent_id=None, required=None, active=None,
+                                         active_on=None, q=None, limit=50, offset=0)
+    assert total == 5 and all(type(a) is AgencyRead for a in items)
+    assert items == [agencies.to_read(r) for r in rows]
+    assert [a.active for a in items].count(False) == 2
     users, _ = await ctx.scope(User).page(order_by=(User.email,), limit=50)
-    assert agencies and users
-    assert to_reads(agencies) == [to_read(r) for r in agencies]
-    assert all(isinstance(a, AgencyRead) for a in to_reads(agencies))
+    assert users and (await ctx.scope(User).page(order_by=(User.email,), limit=50, into=UserRead))[0] == [
+        to_struct(r, UserRead) for r in users]
     assert to_structs(users, UserRead) == [to_struct(r, UserRead) for r in users]
     assert to_structs([], UserRead) == []

@@ -34,9 +34,9 @@ class AgencyController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AgencyRead]:
-        rows, total = await services.search(ctx, level=level, parent_id=parent_id, required=required, active=active,
-                                            active_on=active_on, q=q, limit=limit, offset=offset)
-        return Page(items=services.to_reads(rows), total=total, limit=limit, offset=offset)
+        items, total = await services.search(ctx, level=level, parent_id=parent_id, required=required, active=active,
+                                             active_on=active_on, q=q, limit=limit, offset=offset)
+        return Page(items=items, total=total, limit=limit, offset=offset)
 
     @post("/", summary="Create an agency", opt={"permission": "agencies.write"})
     async def create_agency(self, ctx: TenantContext, data: AgencyCreate) -> AgencyRead:

@@ -13,7 +13,7 @@ from piccolo.query import OrderByRaw
 from core.agencies.schemas import LEVELS, AgencyCreate, AgencyRead, AgencyUpdate
 from core.db import transaction
 from core.errors import BadRequest, Conflict, Forbidden, is_unique_violation
-from core.schemas import to_struct, to_structs
+from core.schemas import to_struct
 from core.agencies.tables import Agency
 from core.tenancy.context import TenantContext
 from core.text import fold, like_pattern
@@ -32,12 +32,6 @@ def is_active(row: dict[str, Any], on: date | None = None) -> bool:
 
 def to_read(row: dict[str, Any]) -> AgencyRead:
     return to_struct({**row, "active": is_active(row)}, AgencyRead)
-
-
-def to_reads(rows: list[dict[str, Any]]) -> list[AgencyRead]:
-    """`to_read` of every row of a page, converted in one call."""
-    today = date.today()
-    return to_structs([{**row, "active": is_active(row, today)} for row in rows], AgencyRead)
 
 
 async def _check_code_free(ctx: TenantContext, code: str, exclude: uuid.UUID | None = None) -> None:
@@ -160,7 +154,9 @@ LEVEL_ORDER = OrderByRaw("CASE level " + " ".join(f"WHEN '{name}' THEN {i}" for 
 
 async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID | None, required: bool | None,
                  active: bool | None, active_on: date | None, q: str | None, limit: int, offset: int
-                 ) -> tuple[list[dict[str, Any]], int]:
+                 ) -> tuple[list[AgencyRead], int]:
+    """A page of the province's agencies in the tree's level order, then by name, as API structs (`active`: open
+    today)."""
     conds = []
     if level:
         conds.append(Agency.level == level)
@@ -178,5 +174,7 @@ async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID 
     if q and q.strip():
         pattern = like_pattern(q)  # codes match after the "<tenant_id>:" prefix of code_key, never inside it
         conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(f"{ctx.tenant.id}:{pattern}"))
+    today = date.today()
     return await ctx.scope(Agency).page(*conds, order_by=(LEVEL_ORDER, Agency.name_folded), limit=limit,
-                                        offset=offset)
+                                        offset=offset, into=AgencyRead,
+                                        computed={"active": lambda row: is_active(row, today)})

@@ -12,7 +12,7 @@ from enum import Enum
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 from piccolo.utils.encoding import dump_json
@@ -33,11 +33,16 @@ _TOTAL_NAME = "_isogov_page_total"
 _TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
 _PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
 _STRUCT_COLUMNS: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+_TENANT_WHERE: dict[tuple[Any, bool], str] = {}
+_SOFT: dict[Any, bool] = {}  # per table: whether it keeps deleted rows (a `deleted_at` column)
 
 
-def _as(rows: list[dict[str, Any]], into: type | None) -> list[Any]:
+def _as(rows: list[dict[str, Any]], into: type | None, computed: dict[str, Callable[[Any], Any]] | None = None
+        ) -> list[Any]:
     from core.schemas import to_structs
 
+    if computed:
+        rows = [{**row, **{name: value_of(row) for name, value_of in computed.items()}} for row in rows]
     return rows if into is None else to_structs(rows, into)
 
 
@@ -146,10 +151,16 @@ class Scope:
         self.ctx = ctx
         self._private = () if private else tuple(table.private_columns)
         self.entity = table._meta.tablename
-        self._soft = "deleted_at" in {c._meta.name for c in table._meta.columns}
+        soft = _SOFT.get(table)
+        if soft is None:
+            soft = _SOFT[table] = "deleted_at" in {c._meta.name for c in table._meta.columns}
+        self._soft = soft
 
     def where(self, include_deleted: bool = False) -> Any:
-        cond = self.table.tenant_id == self.ctx.tenant.id  # type: ignore[attr-defined]
+        return self._where_for(self.ctx.tenant.id, include_deleted)
+
+    def _where_for(self, tenant_id: uuid.UUID, include_deleted: bool = False) -> Any:
+        cond = self.table.tenant_id == tenant_id  # type: ignore[attr-defined]
         if self._soft and not include_deleted:
             cond = cond & self.table.deleted_at.is_null()  # type: ignore[attr-defined]
         return cond
@@ -180,7 +191,8 @@ class Scope:
             return _Deferred(self.table.count().where(self.where(include_deleted)), self.ctx.tenant.id)
 
     async def page(self, *conditions: Any, order_by: tuple[Any, ...] = (), descending: bool = False,
-                   limit: int = 50, offset: int = 0, into: type | None = None) -> tuple[list[Any], int]:
+                   limit: int = 50, offset: int = 0, into: type | None = None,
+                   computed: dict[str, Callable[[Any], Any]] | None = None) -> tuple[list[Any], int]:
         """One page of the rows matching every condition, and how many match in all.
 
         `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
@@ -189,20 +201,25 @@ class Scope:
         for the count alone. SQLite runs the page and the count through Piccolo.
 
         `into`: an API struct (msgspec) to answer the items as, instead of dicts. When each of its fields is a
-        visible column of the table (of the column's type), PostgreSQL's rows become structs with nothing in
-        between (the statement reads those columns in the struct's order); otherwise, and on SQLite, the rows are
-        converted as `core.schemas.to_structs` does."""
+        visible column of the table (of the column's type) or one of `computed`, PostgreSQL's rows become structs
+        with nothing in between (the statement reads those columns in the struct's order); otherwise, and on
+        SQLite, the rows are converted as `core.schemas.to_structs` does. `computed`: fields that are no column,
+        each the value of a function of the row (read by column name), e.g. whether an agency is active today."""
         order = [item if isinstance(item, tuple) else (item, not descending) for item in order_by]
         order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
-        columns = self._struct_columns(into) if into is not None else None
-        frame = self._page_frame(order, columns) if direct_pg() and all(map(_no_join, conditions)) else None
+        computed = computed or {}
+        columns = self._struct_columns(into, tuple(computed)) if into is not None else None
+        frame = self._page_frame(order, columns, (into, tuple(computed))) if direct_pg() and all(map(_no_join, conditions)) else None
         if frame is not None:
             head, tail = frame
-            where = self.where()
-            for cond in conditions:
-                where = where & cond
-            with tenant_bound(self.ctx.tenant.id):
+            if conditions:
+                where = self.where()
+                for cond in conditions:
+                    where = where & cond
                 where_sql, args = where.querystring.compile_string(engine_type="postgres")
+            else:  # the tenant's rows: the same text every time
+                where_sql, args = self._tenant_where(), [self.ctx.tenant.id]
+            with tenant_bound(self.ctx.tenant.id):
                 n = len(args)
                 records = await fetch_records(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
                                               [*args, limit, offset])
@@ -210,11 +227,15 @@ class Scope:
                     total = records[0][_TOTAL_NAME]
                     if columns is not None:
                         width = len(columns)
-                        return [into(*record[:width]) for record in records], total  # type: ignore[misc]
+                        items = [into(*record[:width]) for record in records]  # type: ignore[misc]
+                        for name, value_of in computed.items():  # selected as NULL in its place, set here
+                            for item, record in zip(items, records):
+                                setattr(item, name, value_of(record))
+                        return items, total
                     rows = [dict(record) for record in records]
                     for row in rows:
                         del row[_TOTAL_NAME]
-                    return _as(rows, into), total
+                    return _as(rows, into, computed), total
                 if offset == 0:
                     return [], 0
                 counted = await fetch_pg(f"SELECT count(*) AS n FROM {self.table._meta.get_formatted_tablename()} "
@@ -228,14 +249,26 @@ class Scope:
         query = query.limit(limit).offset(offset)
         if self.table._meta.db.current_transaction.get() is None:  # two connections: both at once
             rows, total = await asyncio.gather(query.run(), count.run())
-            return _as(rows, into), total
+            return _as(rows, into, computed), total
         rows = await query
-        return _as(rows, into), await count
+        return _as(rows, into, computed), await count
 
-    def _struct_columns(self, into: type) -> tuple[Any, ...] | None:
-        """The table's visible columns named by the struct's fields, in the fields' order; None when a field is no
-        such column or the struct cannot be built from positions (then the rows are converted by name)."""
-        key = (self.table, self._private, into)
+    def _tenant_where(self) -> str:
+        """`self.where()` as PostgreSQL text with the tenant as `$1`, written by Piccolo once per table."""
+        found = _TENANT_WHERE.get((self.table, self._soft))
+        if found is None:
+            marker = uuid.uuid4()
+            sql, args = self._where_for(marker).querystring.compile_string(engine_type="postgres")
+            if args != [marker] or sql.count("$") != 1:
+                raise RuntimeError(f"unexpected tenant condition for {self.entity}: {sql}")
+            found = _TENANT_WHERE[(self.table, self._soft)] = sql
+        return found
+
+    def _struct_columns(self, into: type, computed: tuple[str, ...] = ()) -> tuple[Any, ...] | None:
+        """What the page statement reads for the struct's fields, in the fields' order: the table's visible column
+        of that name, or `NULL AS <field>` for a computed one; None when a field is neither or the struct cannot
+        be built from positions (then the rows are converted by name)."""
+        key = (self.table, self._private, into, computed)
         if key in _STRUCT_COLUMNS:
             return _STRUCT_COLUMNS[key]
         visible = {c._meta.name: c for c in self._visible_columns()}
@@ -245,22 +278,24 @@ class Scope:
             fields = ()
         found = None
         positional = tuple(getattr(into, "__match_args__", ())) == tuple(f.name for f in fields)  # no kw_only field
-        if fields and positional and all(f.name in visible and not isinstance(visible[f.name], (JSON, JSONB))
-                                         for f in fields):  # the driver answers JSON as text: converted by name
-            found = tuple(visible[f.name] for f in fields)
+        if fields and positional and all(
+                f.name in computed or (f.name in visible and not isinstance(visible[f.name], (JSON, JSONB)))
+                for f in fields):  # the driver answers JSON as text: converted by name
+            found = tuple(QueryString("NULL", alias=f.name) if f.name in computed else visible[f.name]
+                          for f in fields)
         if len(_STRUCT_COLUMNS) < 1000:
             _STRUCT_COLUMNS[key] = found
         return found
 
-    def _page_frame(self, order: list[tuple[Any, bool]],
-                    columns: tuple[Any, ...] | None = None) -> tuple[str, str] | None:
+    def _page_frame(self, order: list[tuple[Any, bool]], columns: tuple[Any, ...] | None = None,
+                    columns_key: Any = None) -> tuple[str, str] | None:
         """The parts of a page's statement that do not change between requests (columns with the total, table,
-        order), as Piccolo writes them, built once per table, columns and order: `SELECT ... FROM t` and
-        ` ORDER BY ...`."""
+        order), as Piccolo writes them, built once per table, columns (named by `columns_key`) and order:
+        `SELECT ... FROM t` and ` ORDER BY ...`."""
         keys = tuple((_order_key(c), asc) for c, asc in order)
         if any(k is None for k, _ in keys):
             return None
-        key = (self.table, self._private, keys, columns)
+        key = (self.table, self._private, keys, columns_key if columns is not None else None)
         frame = _PAGE_FRAMES.get(key)
         if frame is None:
             with unscoped():
