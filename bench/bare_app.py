@@ -28,7 +28,9 @@ from litestar import Litestar, Request, get, post
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 
 LEVELS = ("province", "department", "district", "office", "commune", "unit")
-LEVEL_CASE = "CASE a.level " + " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in enumerate(LEVELS)) + " ELSE 99 END"
+# The expression of the agency_list_order index (tenant_id, this, name_folded, code, id): pages read in order.
+LEVEL_CASE = "CASE a.level " + " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in enumerate(LEVELS)) + \
+    f" ELSE {len(LEVELS)} END"
 READ_ROLES = {"tenant_admin", "inspector", "agency_officer", "viewer", "platform_admin"}
 WRITE_ROLES = {"tenant_admin", "platform_admin"}
 
@@ -36,8 +38,8 @@ USER_SQL = ("SELECT u.id, u.email, u.role, u.tenant_id, u.token_version, t.code 
             "FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id WHERE u.id = $1 AND u.active = $2")
 # The columns of the API's answers (AgencyRead, UserRead, EvidenceRead): the same fields, no more.
 AGENCY_COLS = "id, code, name, level, parent_id, required, valid_from, valid_to, created_at, updated_at"
-# The same order as the API's list: levels in the tree's order (province first), then the folded name, then id.
-AGENCIES_SQL = (f"SELECT {AGENCY_COLS} FROM agency a WHERE tenant_id = $1 ORDER BY {LEVEL_CASE}, name_folded, id "
+# The same order as the API's list: levels in the tree's order (province first), the folded name, code, id.
+AGENCIES_SQL = (f"SELECT {AGENCY_COLS} FROM agency a WHERE tenant_id = $1 ORDER BY {LEVEL_CASE}, name_folded, code, id "
                 "LIMIT $2 OFFSET $3")
 AGENCIES_COUNT = "SELECT count(*) FROM agency WHERE tenant_id = $1"
 USER_COLS = "id, email, full_name, role, agency_id, active, created_at, last_login_at"

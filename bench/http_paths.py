@@ -169,6 +169,15 @@ async def seed(rls: bool = False) -> None:
             with unscoped():
                 for start in range(0, len(records), 500):
                     await QmsRecord.insert(*records[start:start + 500])
+        if not db.is_sqlite():  # statistics, as a database in use has them (autovacuum): both apps plan with them
+            import asyncpg
+            from urllib.parse import urlparse
+
+            admin = await asyncpg.connect(database=urlparse(os.environ["DATABASE_URL"]).path.lstrip("/"), **PG)
+            try:
+                await admin.execute("ANALYZE")
+            finally:
+                await admin.close()
     finally:
         await db.stop()
 

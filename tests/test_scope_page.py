@@ -155,3 +155,29 @@ async def test_a_page_converted_at_once_equals_each_row_converted(make_tenant: A
         to_struct(r, UserRead) for r in users]
     assert to_structs(users, UserRead) == [to_struct(r, UserRead) for r in users]
     assert to_structs([], UserRead) == []
+
+
+
+async def test_a_page_of_agencies_is_read_in_order_from_the_list_index(make_tenant: Any) -> None:
+    """PostgreSQL: the agencies list reads a page in the list order from the agency_list_order index (made by a
+    migration with the level expression written out): with sorting made as costly as the planner allows, the
+    plan holds no Sort, so the index's expression is the services' one. The page's total is a scalar subquery
+    (run once), not a window over every row."""
+    import pytest
+
+    from core.agencies.services import LIST_ORDER
+    from core.db import fetch_pg, is_sqlite, transaction
+
+    if is_sqlite():
+        pytest.skip("PostgreSQL plans")
+    t = await make_tenant()
+    scope = (await t.ctx()).scope(Agency)
+    order = [(c, True) for c in LIST_ORDER] + [(Agency.id, True)]
+    sql, args, _ = scope._page_sql(scope._page_frame(order), (), 50, 0)
+    assert "OVER" not in sql.upper(), sql
+    async with transaction(tenant=t.id):
+        await fetch_pg("SELECT set_config('enable_sort', 'off', true), set_config('enable_seqscan', 'off', true)", ())
+        plan = "\n".join(r["QUERY PLAN"] for r in await fetch_pg(f"EXPLAIN {sql}", args))
+    assert "agency_list_order" in plan and "Sort Key" not in plan, plan
+    page, total = await scope.page(order_by=LIST_ORDER, limit=2)
+    assert total == 5 and [r["level"] for r in page] == ["province", "department"]

@@ -148,8 +148,13 @@ async def _close(ctx: TenantContext, agency_id: uuid.UUID, on: date | None) -> d
 
 
 # levels in the tree's order (province first, communes and units last), not alphabetically
-LEVEL_ORDER = OrderByRaw("CASE level " + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(LEVELS))
-                         + f" ELSE {len(LEVELS)} END")
+LEVEL_CASE = "CASE level " + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(LEVELS)) + \
+    f" ELSE {len(LEVELS)} END"
+LEVEL_ORDER = OrderByRaw(LEVEL_CASE)
+# The agencies of a province as lists show them (the list, the certification board): by level, then name, then
+# code (the primary key breaks the last ties). The index agency_list_order (tenant_id, LEVEL_CASE, name_folded,
+# code, id) holds this order, so a page is read from it instead of sorting the province.
+LIST_ORDER = (LEVEL_ORDER, Agency.name_folded, Agency.code)
 
 
 async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID | None, required: bool | None,
@@ -175,6 +180,6 @@ async def search(ctx: TenantContext, *, level: str | None, parent_id: uuid.UUID 
         pattern = like_pattern(q)  # codes match after the "<tenant_id>:" prefix of code_key, never inside it
         conds.append(Agency.name_folded.like(pattern) | Agency.code_key.like(f"{ctx.tenant.id}:{pattern}"))
     today = date.today()
-    return await ctx.scope(Agency).page(*conds, order_by=(LEVEL_ORDER, Agency.name_folded), limit=limit,
+    return await ctx.scope(Agency).page(*conds, order_by=LIST_ORDER, limit=limit,
                                         offset=offset, into=AgencyRead,
                                         computed={"active": lambda row: is_active(row, today)})

@@ -30,8 +30,11 @@ from core.tenancy.base import Actor, TenantInfo, TenantScopeError, TenantTable, 
 
 # The page's total, counted by the database in the page's own statement (PostgreSQL).
 _TOTAL_NAME = "_isogov_page_total"
-_TOTAL = QueryString("COUNT(*) OVER ()", alias=_TOTAL_NAME)
-_PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str]] = {}
+# Where the page statement's total goes: `(SELECT count(*) FROM t WHERE <the page's conditions>)`, a scalar
+# subquery PostgreSQL runs once, so the page itself can stop after its rows (read in order from an index where
+# one fits) instead of counting through a window over every matching row.
+_TOTAL = QueryString("NULL::bigint", alias=_TOTAL_NAME)
+_PAGE_FRAMES: dict[tuple[Any, ...], tuple[str, str, str]] = {}
 _STRUCT_COLUMNS: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
 _TENANT_WHERE: dict[tuple[Any, bool], str] = {}
 _SOFT: dict[Any, bool] = {}  # per table: whether it keeps deleted rows (a `deleted_at` column)
@@ -197,7 +200,7 @@ class Scope:
 
         `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
         pairs with their own direction; the primary key breaks ties last. On PostgreSQL the page and its total come
-        from one statement (`count(*) OVER ()`), sent straight to the driver; a page past the end (no rows) asks
+        from one statement (the total a scalar subquery), sent straight to the driver; a page past the end (no rows) asks
         for the count alone. SQLite runs the page and the count through Piccolo.
 
         `into`: an API struct (msgspec) to answer the items as, instead of dicts. When each of its fields is a
@@ -211,18 +214,9 @@ class Scope:
         columns = self._struct_columns(into, tuple(computed)) if into is not None else None
         frame = self._page_frame(order, columns, (into, tuple(computed))) if direct_pg() and all(map(_no_join, conditions)) else None
         if frame is not None:
-            head, tail = frame
-            if conditions:
-                where = self.where()
-                for cond in conditions:
-                    where = where & cond
-                where_sql, args = where.querystring.compile_string(engine_type="postgres")
-            else:  # the tenant's rows: the same text every time
-                where_sql, args = self._tenant_where(), [self.ctx.tenant.id]
+            sql, args, where_sql = self._page_sql(frame, conditions, limit, offset)
             with tenant_bound(self.ctx.tenant.id):
-                n = len(args)
-                records = await fetch_records(f"{head} WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}",
-                                              [*args, limit, offset])
+                records = await fetch_records(sql, args)
                 if records:
                     total = records[0][_TOTAL_NAME]
                     if columns is not None:
@@ -239,7 +233,7 @@ class Scope:
                 if offset == 0:
                     return [], 0
                 counted = await fetch_pg(f"SELECT count(*) AS n FROM {self.table._meta.get_formatted_tablename()} "
-                                         f"WHERE {where_sql}", args)  # past the end: the total alone
+                                         f"WHERE {where_sql}", args[:-2])  # past the end: the total alone
             return [], counted[0]["n"]
         query, count = self.select(), self.count()
         for cond in conditions:
@@ -252,6 +246,21 @@ class Scope:
             return _as(rows, into, computed), total
         rows = await query
         return _as(rows, into, computed), await count
+
+    def _page_sql(self, frame: tuple[str, str, str], conditions: tuple[Any, ...], limit: int, offset: int
+                  ) -> tuple[str, list[Any], str]:
+        """The page statement on PostgreSQL, its arguments, and its WHERE text (arguments but the last two)."""
+        before, after, tail = frame
+        if conditions:
+            where = self.where()
+            for cond in conditions:
+                where = where & cond
+            where_sql, args = where.querystring.compile_string(engine_type="postgres")
+        else:  # the tenant's rows: the same text every time
+            where_sql, args = self._tenant_where(), [self.ctx.tenant.id]
+        n, table = len(args), self.table._meta.get_formatted_tablename()
+        return (f'{before}(SELECT count(*) FROM {table} WHERE {where_sql}) AS "{_TOTAL_NAME}"{after} '
+                f"WHERE {where_sql}{tail} LIMIT ${n + 1} OFFSET ${n + 2}", [*args, limit, offset], where_sql)
 
     def _tenant_where(self) -> str:
         """`self.where()` as PostgreSQL text with the tenant as `$1`, written by Piccolo once per table."""
@@ -288,7 +297,7 @@ class Scope:
         return found
 
     def _page_frame(self, order: list[tuple[Any, bool]], columns: tuple[Any, ...] | None = None,
-                    columns_key: Any = None) -> tuple[str, str] | None:
+                    columns_key: Any = None) -> tuple[str, str, str] | None:
         """The parts of a page's statement that do not change between requests (columns with the total, table,
         order), as Piccolo writes them, built once per table, columns (named by `columns_key`) and order:
         `SELECT ... FROM t` and ` ORDER BY ...`."""
@@ -304,9 +313,10 @@ class Scope:
                     query = query.order_by(column, ascending=ascending)
                 sql, args = query.querystrings[0].compile_string(engine_type="postgres")
             head, _, tail = sql.partition(" ORDER BY ")
-            if args or not tail or " WHERE " in head:
+            before, total, after = head.partition(f'{_TOTAL.template} AS "{_TOTAL_NAME}"')
+            if args or not tail or " WHERE " in head or not total:
                 raise RuntimeError(f"unexpected page statement for {self.entity}: {sql}")
-            frame = (head, " ORDER BY " + tail)
+            frame = (before, after, " ORDER BY " + tail)
             if len(_PAGE_FRAMES) < 1000:
                 _PAGE_FRAMES[key] = frame
         return frame

@@ -91,3 +91,28 @@ async def test_a_day_before_the_last_events_replays(lang_son: Seeded) -> None:
     page, total = await services.board_page(ctx, day, applying, limit=50, offset=0)
     assert total == len(then) and plain(page) == plain(then)
     assert plain(await services.board_summary(ctx, day, applying)) == plain(services.summarize(then, day))
+
+
+async def test_a_board_page_reads_the_list_index_and_checks_later_events_from_its_index(lang_son: Seeded) -> None:
+    """PostgreSQL: a board page reads its agencies in the list order from core's agency_list_order index (no
+    Sort even when sorting is made as costly as the planner allows), its total is a scalar subquery (no window
+    over every agency), and `board_stale` reads cert_qms_record_last_event (tenant, last event) instead of every
+    record of the province. So a page costs about the same for 300 and 3,000 agencies."""
+    import pytest
+
+    from core.db import fetch_pg, is_sqlite, transaction
+
+    if is_sqlite():
+        pytest.skip("PostgreSQL plans")
+    ctx = await lang_son.api.t.ctx()
+    day = date.today()
+    conds = await services._sql_conditions(ctx, day, services.BoardFilters(), None)
+    sql, args = services._board_page_query(ctx, day, conds).limit(50).offset(0).querystrings[0].compile_string(
+        engine_type="postgres")
+    assert "OVER" not in sql.upper(), sql
+    async with transaction(tenant=ctx.tenant.id):
+        await fetch_pg("SELECT set_config('enable_sort', 'off', true), set_config('enable_seqscan', 'off', true), "
+                       "set_config('enable_bitmapscan', 'off', true)", ())
+        plan = "\n".join(r["QUERY PLAN"] for r in await fetch_pg(f"EXPLAIN {sql}", args))
+    assert "agency_list_order" in plan and "Sort Key" not in plan, plan
+    assert "cert_qms_record_last_event" in plan, plan
