@@ -267,6 +267,16 @@ async def same_answers(ours_port: int, base_port: int, headers: dict[str, str]) 
 
 ONLY: list[str] = []
 SERVER: list[str] = ["uvicorn"]
+PIDS: dict[int, int] = {}  # port -> server process id, for the CPU each request costs
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc; Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(name: str, db: str, ours_port: int, base_port: int, make, n: int, c: int, rounds: int,
@@ -277,15 +287,24 @@ async def measure(name: str, db: str, ours_port: int, base_port: int, make, n: i
     await run_load(ours_port, make("ours", -1), max(50, n // 10), c)
     await run_load(base_port, make("base", -1), max(50, n // 10), c)
     best: dict[str, LoadResult] = {}
+    cpu: dict[str, list[float]] = {"ours": [], "base": []}
     for r in range(rounds):
         for side, port in (("ours", ours_port), ("base", base_port)):
+            before = cpu_seconds(PIDS[port]) if port in PIDS else float("nan")
             result = await run_load(port, make(side, r), n, c)
+            cpu[side].append((cpu_seconds(PIDS[port]) - before) / n * 1000 if port in PIDS else float("nan"))
             if side not in best or result.rate > best[side].rate:
                 best[side] = result
     ours, base = best["ours"], best["base"]
+    # the server's own CPU per request (least of the rounds): steadier than rates on a shared machine
+    ours_cpu, base_cpu = min(cpu["ours"]), min(cpu["base"])
+    note = (f"server CPU per request (least of the rounds): ours {ours_cpu:.2f} ms, baseline {base_cpu:.2f} ms, "
+            f"baseline/ours {base_cpu / ours_cpu:.2f}") if PIDS else ""
+    if note:
+        print(f"  {note}", flush=True)
     emit(f"{name} [{SERVER[0]}]", db, ours_label="isogov API", base_label="bare Litestar + SQL", ours=ours.rate, base=base.rate,
          unit=unit, goal=goal, ours_p50=ours.pct(0.5), ours_p99=ours.pct(0.99), base_p50=base.pct(0.5),
-         base_p99=base.pct(0.99))
+         base_p99=base.pct(0.99), note=note)
     return ours, base
 
 
@@ -370,6 +389,8 @@ def main() -> None:
             ours_cmd = ["bench/_profiled_api.py", args.profile]
         procs.append(start_server(ours_cmd, ours_port, log, server))
         procs.append(start_server(bare_command(server, base_port), base_port, log, server))
+        if server == "uvicorn":  # one process each (granian serves from child processes)
+            PIDS.update({ours_port: procs[0].pid, base_port: procs[1].pid})
 
         async def go() -> None:
             await wait_up(ours_port, procs[0], log)
