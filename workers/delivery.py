@@ -6,11 +6,18 @@ the sweep): it acts only on a delivery still `pending`. In-app deliveries are wr
 then marked sent (at-least-once: a crash between the two sends it again). A failure is retried after
 `config.backoff(n)` seconds; after `config.max_attempts` (or at once for a permanent failure) the delivery is
 marked `failed`, which tenant admins list and may queue again: never dropped.
+
+`deliver_in_app` is the job of a group of in-app deliveries (the relay's grouping, `workers/relay.py`): each of
+them goes through `deliver_one` as above, all at once, so the inbox writer takes them in one statement; each
+failure is counted on its own delivery, and when one is to be tried again the job is retried (at the soonest of
+their delays), where those already sent are no-ops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -141,3 +148,23 @@ async def deliver_one(delivery_id: uuid.UUID | str, config: WorkerConfig, channe
 async def deliver(ctx: dict[str, Any], delivery_id: str, channel: str | None = None) -> str:
     """arq job `core:deliver`, job id `deliver:<notification_id>:<channel>:<user_id>`."""
     return await deliver_one(delivery_id, ctx["config"], channel)
+
+
+async def deliver_in_app(ctx: dict[str, Any], delivery_ids: list[str]) -> dict[str, int]:
+    """arq job `core:deliver_in_app`, job id `workers.relay.inbox_job_id(delivery_ids)`: how many deliveries ended
+    sent, skipped, failed or noop; raises Retry (the soonest delay) while one of them is to be tried again."""
+    config: WorkerConfig = ctx["config"]
+    results = await asyncio.gather(*(deliver_one(i, config, "in_app") for i in delivery_ids), return_exceptions=True)
+    outcomes: Counter[str] = Counter()
+    retry: Retry | None = None
+    for result in results:
+        if isinstance(result, Retry):
+            if retry is None or (result.defer_score or 0) < (retry.defer_score or 0):
+                retry = result
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            outcomes[result] += 1
+    if retry is not None:
+        raise retry
+    return dict(outcomes)

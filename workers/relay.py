@@ -5,6 +5,13 @@ and arq refuses a second job with an id that is still queued or running, so a ro
 or a relay killed before it marked the row) is one job; a job that runs twice anyway finds its delivery done.
 On PostgreSQL concurrent relays also skip each other's rows (FOR UPDATE SKIP LOCKED).
 
+In-app deliveries travel together: the relay turns up to `INBOX_JOB_SIZE` of one pass's in-app delivery rows into
+one `core:deliver_in_app` job, whose id is made of its delivery ids (the same rows relayed again make the same
+job, which arq refuses while it waits or runs). The inbox needs no job id to be exactly-once: each delivery is
+written only while `pending`, and the inbox's unique key (notification, user) makes a second write a no-op, so
+two jobs holding one delivery (two relays on SQLite reading the same rows, a sweep) still show it once. Email
+and plugin jobs stay one job per row: an email sent twice cannot be taken back.
+
 The sweep is the second line: Redis is a transport, the database the record. A delivery still pending long
 after it was due (its job was lost with an unpersisted Redis, or expired after a day in a stopped queue) is
 queued again under the same job id. Relayed outbox rows are deleted after a week.
@@ -13,6 +20,7 @@ queued again under the same job id. Relayed outbox rows are deleted after a week
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import weakref
 from datetime import datetime, timedelta, timezone
@@ -29,13 +37,14 @@ from core.db import is_sqlite
 from core.notifications.services import deliver_job_id
 from core.notifications.tables import NotificationDelivery, OutboxMessage
 from core.tenancy import unscoped
-from core.notifications.states import DELIVER_JOB, PENDING
+from core.notifications.states import DELIVER_IN_APP_JOB, DELIVER_JOB, PENDING
 from workers.config import WorkerConfig
 from workers.db import write_transaction
 
 log = structlog.get_logger("isogov.relay")
 
 BATCH = 500
+INBOX_JOB_SIZE = 100  # in-app deliveries per `core:deliver_in_app` job
 SWEEP_EVERY_S = 60.0
 OUTBOX_RETENTION = timedelta(days=7)
 
@@ -103,18 +112,45 @@ def _payload(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
+def inbox_job_id(delivery_ids: list[str]) -> str:
+    """The id of the `core:deliver_in_app` job of these deliveries: the same set, the same id."""
+    digest = hashlib.sha256("\n".join(sorted(delivery_ids)).encode()).hexdigest()[:32]
+    return f"deliver:in_app:{digest}"
+
+
+def _jobs(rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str, dict[str, Any]]], list[list[Any]]]:
+    """The jobs of outbox rows, and for each job the ids of the rows it carries: a job per row, except in-app
+    deliveries, `INBOX_JOB_SIZE` to a job."""
+    jobs: list[tuple[str, str, dict[str, Any]]] = []
+    carried: list[list[Any]] = []
+    in_app: list[tuple[Any, str]] = []
+    for row in rows:
+        payload = _payload(row["payload"])
+        if row["job_name"] == DELIVER_JOB and payload.get("channel") == "in_app" and payload.get("delivery_id"):
+            in_app.append((row["id"], str(payload["delivery_id"])))
+        else:
+            jobs.append((row["job_name"], row["job_id"], payload))
+            carried.append([row["id"]])
+    for start in range(0, len(in_app), INBOX_JOB_SIZE):
+        group = in_app[start:start + INBOX_JOB_SIZE]
+        delivery_ids = list(dict.fromkeys(d for _, d in group))
+        jobs.append((DELIVER_IN_APP_JOB, inbox_job_id(delivery_ids), {"delivery_ids": delivery_ids}))
+        carried.append([row_id for row_id, _ in group])
+    return jobs, carried
+
+
 async def _relay_batch(redis: ArqRedis, config: WorkerConfig, limit: int, lock: bool) -> int:
     query = OutboxMessage.select(OutboxMessage.id, OutboxMessage.job_name, OutboxMessage.job_id,
                                  OutboxMessage.payload).where(OutboxMessage.relayed_at.is_null()) \
-        .order_by(OutboxMessage.created_at).limit(limit)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
     if lock:
         query = query.lock_rows("UPDATE", skip_locked=True)
     rows = await query
     if not rows:
         return 0
-    done = await _enqueue_all(redis, config.queue,
-                              [(r["job_name"], r["job_id"], _payload(r["payload"])) for r in rows])
-    relayed = [r["id"] for r, ok in zip(rows, done) if ok]
+    jobs, carried = _jobs(rows)
+    done = await _enqueue_all(redis, config.queue, jobs)
+    relayed = [row_id for row_ids, ok in zip(carried, done) if ok for row_id in row_ids]
     if relayed:
         async with write_transaction():
             await OutboxMessage.update({OutboxMessage.relayed_at: _now()}).where(OutboxMessage.id.is_in(relayed))

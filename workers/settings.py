@@ -22,9 +22,10 @@ from arq.worker import Function, Worker, func
 from core import db
 from core.contracts import Schedule
 from core.plugins import PluginError, PluginSystem, get_plugin_system
-from core.notifications.states import DELIVER_JOB, DIGEST_CRON, SCAN_REMINDERS_CRON, SCAN_TENANT_JOB, SEND_DIGEST_JOB
+from core.notifications.states import (DELIVER_IN_APP_JOB, DELIVER_JOB, DIGEST_CRON, SCAN_REMINDERS_CRON,
+                                       SCAN_TENANT_JOB, SEND_DIGEST_JOB)
 from workers.config import WorkerConfig, get_worker_config
-from workers.delivery import deliver
+from workers.delivery import deliver, deliver_in_app
 from workers.metrics import instrument
 from workers.digest import digest_scan, send_digest
 from workers.queue import health_check_key, redis_settings
@@ -41,6 +42,8 @@ ALWAYS_RETRY = 1000  # jobs that count their own attempts in the database: arq m
 def core_jobs(config: WorkerConfig) -> list[Function]:
     return [
         func(deliver, name=DELIVER_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
+        func(deliver_in_app, name=DELIVER_IN_APP_JOB, max_tries=ALWAYS_RETRY, keep_result=0,
+             timeout=config.job_timeout),
         func(send_digest, name=SEND_DIGEST_JOB, max_tries=ALWAYS_RETRY, keep_result=0, timeout=config.job_timeout),
         func(scan_tenant_reminders, name=SCAN_TENANT_JOB, keep_result=3600, max_tries=SCAN_MAX_TRIES),
         func(send_password_reset, name=RESET_JOB, max_tries=5, keep_result=0,

@@ -11,6 +11,7 @@ FAILED = "failed"
 DELIVERY_STATES = (PENDING, DIGEST, SENT, FAILED)
 
 DELIVER_JOB = "core:deliver"
+DELIVER_IN_APP_JOB = "core:deliver_in_app"  # the relay's grouping of in-app deliveries (workers/relay.py)
 SEND_DIGEST_JOB = "core:send_digest"
 SCAN_TENANT_JOB = "core:scan_tenant_reminders"
 SCAN_REMINDERS_CRON = "core:scan_reminders"

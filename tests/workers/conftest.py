@@ -65,6 +65,24 @@ async def run_worker(redis: Any, config: Any, timeout: float = 60) -> Any:
     return worker
 
 
+async def queued_deliveries(redis: Any, config: Any) -> list[str]:
+    """The delivery ids the jobs on the queue carry (one per `core:deliver` job, a group per `core:deliver_in_app`
+    job), with repeats."""
+    from arq.jobs import deserialize_job
+
+    carried: list[str] = []
+    for job_id in await redis.zrange(config.queue, 0, -1):
+        data = await redis.get(f"arq:job:{job_id.decode()}")
+        if data is None:
+            continue
+        job = deserialize_job(data)
+        if job.function == "core:deliver_in_app":
+            carried += [str(i) for i in job.kwargs["delivery_ids"]]
+        elif job.function == "core:deliver":
+            carried.append(str(job.kwargs["delivery_id"]))
+    return carried
+
+
 async def drain(redis: Any, config: Any, timeout: float = 60) -> None:
     """Relay the outbox and run workers until the outbox is empty and the queue idle."""
     from core.notifications.tables import OutboxMessage
