@@ -340,3 +340,21 @@ async def test_without_the_function_the_lookup_takes_the_platform_path(pair: Any
         await owner.close()
     assert engine().actor_function is True
     assert (await load_actor(a.users["tenant_admin"], 0)).tenant_id == a.id
+
+
+async def test_migrating_again_keeps_the_signed_in_user_function_in_place(pair: Any) -> None:
+    """`isogov migrate` replaces the function in place (the same identity: statements the running API prepared
+    with it stay valid) unless its row type must change."""
+    from core.db import as_owner, platform_access
+    from core.tenancy.rls import ACTOR_FUNCTION, apply_policies
+
+    owner = await connect("ISOGOV_MIGRATE_DATABASE_URL")
+    try:
+        oid = await owner.fetchval(f"SELECT to_regprocedure('{ACTOR_FUNCTION}(uuid)')::oid")
+        with as_owner(), platform_access("rls test"):
+            await apply_policies()
+        assert await owner.fetchval(f"SELECT to_regprocedure('{ACTOR_FUNCTION}(uuid)')::oid") == oid
+        result = await owner.fetchval(f"SELECT pg_get_function_result('{ACTOR_FUNCTION}(uuid)'::regprocedure)")
+        assert result.startswith("TABLE(id uuid, email character varying") and "tenant_status" in result
+    finally:
+        await owner.close()

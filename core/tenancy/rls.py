@@ -49,9 +49,10 @@ MIGRATION_TABLE = "piccolo_migration"
 # was there), the lookup is one statement on a pooled connection: no `BEGIN; set_config`, no `COMMIT`. Called
 # alone it runs in its statement's own transaction, so the transaction-local setting ends with it anyway. It
 # reads only the active user of the given id and its tenant (no wider than the per-request platform path it
-# replaces). plpgsql keeps its plan per connection; the columns take their types from the catalog, and
-# `apply_policies` creates it again after every migration (a column's type may have changed). (A `SET` clause on
-# the function would be simpler, but PostgreSQL lets only a superuser attach a custom setting to a function.)
+# replaces). plpgsql keeps its plan per connection; the columns take their types from the catalog (without a
+# length: a function's row type has none), and `apply_policies` writes it again after every migration, in place
+# unless a column's type changed. (A `SET` clause on the function would be simpler, but PostgreSQL lets only a
+# superuser attach a custom setting to a function.)
 ACTOR_FUNCTION = "isogov_signed_in_user"
 ACTOR_COLUMNS = (("id", "app_user", "id"), ("email", "app_user", "email"), ("role", "app_user", "role"),
                  ("tenant_id", "app_user", "tenant_id"), ("agency_id", "app_user", "agency_id"),
@@ -154,7 +155,7 @@ async def apply_policies(role: str | None = None) -> list[str]:
 async def create_actor_function() -> None:
     """(Re)create ACTOR_FUNCTION (as the owner, inside apply_policies' transaction)."""
     types = {(r["rel"], r["col"]): r["type"] for r in await _fetch(
-        "SELECT c.relname AS rel, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type "
+        "SELECT c.relname AS rel, a.attname AS col, format_type(a.atttypid, NULL) AS type "
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND c.relname IN ('app_user', 'tenant') AND a.attnum > 0 "
         "AND NOT a.attisdropped")}
@@ -162,9 +163,13 @@ async def create_actor_function() -> None:
         return  # core's tables are not there (a database migrated for something else)
     out = ", ".join(f"{name} {types[(table, column)]}" for name, table, column in ACTOR_COLUMNS)
     select = ", ".join(f"{'u' if table == 'app_user' else 't'}.{column}" for _, table, column in ACTOR_COLUMNS)
-    await engine().run_ddl(f"DROP FUNCTION IF EXISTS {ACTOR_FUNCTION}(uuid)")
+    current = await _fetch(f"SELECT pg_get_function_result(to_regprocedure('{ACTOR_FUNCTION}(uuid)')) AS result")
+    if current[0]["result"] is not None and current[0]["result"] != f"TABLE({out})":
+        # another row type (a column's type changed): replaced under a new identity; otherwise it keeps its own,
+        # so statements the running API prepared with it stay valid
+        await engine().run_ddl(f"DROP FUNCTION {ACTOR_FUNCTION}(uuid)")
     await engine().run_ddl(
-        f"CREATE FUNCTION {ACTOR_FUNCTION}(user_id uuid) RETURNS TABLE ({out}) LANGUAGE plpgsql VOLATILE "
+        f"CREATE OR REPLACE FUNCTION {ACTOR_FUNCTION}(user_id uuid) RETURNS TABLE ({out}) LANGUAGE plpgsql VOLATILE "
         f"AS $body$\n#variable_conflict use_column\nDECLARE before text := current_setting('app.platform', true);\n"
         f"BEGIN\nPERFORM set_config('app.platform', 'on', true);\n"
         f"RETURN QUERY SELECT {select} FROM app_user u LEFT JOIN tenant t ON t.id = u.tenant_id "
