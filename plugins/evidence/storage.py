@@ -442,6 +442,20 @@ class _S3RangeFile(io.RawIOBase):
         self._pos += len(data)
         return len(data)
 
+    def readall(self) -> bytes:
+        """The rest of the object in one range request (io.RawIOBase's would send one per 8 KiB)."""
+        want = self._size - self._pos
+        if want <= 0:
+            return b""
+        response = self._client.get_object(self._bucket, self._key, offset=self._pos, length=want)
+        try:
+            data = response.read()
+        finally:
+            response.close()
+            response.release_conn()
+        self._pos += len(data)
+        return data
+
 
 class S3Store(Store):
     name = "s3"
