@@ -2,7 +2,9 @@
 
 Nothing is buffered whole, in memory or on disk: the body's chunks go through an incremental parser
 (`multipart.PushMultipartParser`); the file's first bytes decide its type (415 before anything is stored);
-the rest is hashed (SHA-256), counted against the tenant's limit (413) and handed to the store's writer.
+the rest is hashed (SHA-256), counted against the tenant's limit (413) and handed to the store's writer; its
+last `TAIL_BYTES` are kept (references to the chunks, no copy) so a PDF, JPEG or PNG is checked for a hidden
+archive without reading the stored object back (only ZIP and OLE2 containers are).
 Any failure — a bad body, a disallowed type, the limit, the client going away, the store failing — removes
 what was written and raises a problem error. The caller writes the metadata row and calls `Upload.discard()`
 if that fails, so an upload is either fully stored and recorded, or leaves nothing.
@@ -14,6 +16,7 @@ import asyncio
 import hashlib
 import re
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import unquote
@@ -22,7 +25,8 @@ import multipart
 import structlog
 
 from core.errors import BadRequest, PayloadTooLarge, ProblemError, UnsupportedMediaType
-from plugins.evidence.sniff import HEAD_BYTES, TEXT, NotAllowed, Sniffed, TextValidator, check_container, sniff_head
+from plugins.evidence.sniff import (HEAD_BYTES, TAIL_BYTES, TEXT, NotAllowed, Sniffed, TextValidator, check_container,
+                                   check_tail, sniff_head)
 from plugins.evidence.storage import ObjectWriter, StorageError, Store
 
 log = structlog.get_logger("isogov.evidence.intake")
@@ -126,6 +130,8 @@ class _FilePart:
         self.hash = hashlib.sha256()
         self.size = 0
         self.complete = False
+        self._tail: deque[bytes] = deque()  # the last chunks, at least TAIL_BYTES of them (no copies)
+        self._tail_bytes = 0
 
     async def feed(self, data: bytes) -> None:
         self.size += len(data)
@@ -133,6 +139,10 @@ class _FilePart:
             raise PayloadTooLarge(f"the file is larger than this tenant's limit of {_human(self.max_bytes)}",
                                   field=FILE_FIELD, limit_bytes=self.max_bytes)
         self.hash.update(data)
+        self._tail.append(data)
+        self._tail_bytes += len(data)
+        while self._tail_bytes - len(self._tail[0]) >= TAIL_BYTES:
+            self._tail_bytes -= len(self._tail.popleft())
         if self.writer is None:
             self.head += data
             if len(self.head) >= HEAD_BYTES:
@@ -160,9 +170,14 @@ class _FilePart:
         assert self.writer is not None and self.sniffed is not None
         if self.text is not None:
             self.text.feed(b"", final=True)
-        await self.writer.commit()
-        content_type = self.sniffed.content_type
+        content_type: str | None = self.sniffed.content_type
         if self.sniffed.needs_complete_check:
+            # PDF, JPEG, PNG: checked on the tail kept while streaming, before the object is complete; containers
+            # (ZIP, OLE2) are read back from the store once it is
+            content_type = check_tail(self.sniffed, self.size, b"".join(self._tail)[-TAIL_BYTES:])
+        self._tail.clear()
+        await self.writer.commit()
+        if content_type is None:
             content_type = await asyncio.to_thread(self._check_container)
         self.complete = True
         return StoredFile(key=self.key, filename=self.filename, content_type=content_type, size=self.size,

@@ -7,22 +7,28 @@ whose members are all of those (no archive inside an archive).
 Two steps: `sniff_head()` looks at the first `HEAD_BYTES` of the upload before anything is stored; kinds that
 are containers (ZIP, OLE2) are then confirmed by `check_container()` on the complete stored object (their
 directory is at the end, or anywhere), and plain text is checked to the last byte by `TextValidator` while it
-streams.
+streams. PDF, JPEG and PNG need only their last bytes (a ZIP archive hidden behind their signature is found by
+its end record): `check_tail()` checks the `TAIL_BYTES` the upload kept while it streamed, so the stored object
+is not read back.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import filetype
 
 HEAD_BYTES = 8192
+# What zipfile reads to find an archive's end record: the last 22 bytes, or the last 64 KiB + 22 (a comment), and
+# the 20 + 56 bytes of a ZIP64 locator and record just before it. Kept with a margin.
+TAIL_BYTES = 128 * 1024
 
 PDF, JPEG, PNG, TEXT, ZIP, OLE = "pdf", "jpeg", "png", "text", "zip", "ole"
 
@@ -162,6 +168,57 @@ def check_container(sniffed: Sniffed, fileobj: BinaryIO) -> str:
     if sniffed.kind in (PDF, JPEG, PNG):
         _refuse_hidden_archive(fileobj, sniffed.kind.upper())
     return sniffed.content_type
+
+
+class _BeyondTail(Exception):
+    """A read reached before the kept tail (not an OSError, which zipfile would take for "not a ZIP")."""
+
+
+class _TailFile(io.RawIOBase):
+    """A seekable read-only view of a file of `size` bytes of which only the last `len(tail)` are held."""
+
+    def __init__(self, size: int, tail: bytes) -> None:
+        self._size, self._tail, self._start = size, tail, size - len(tail)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError("negative seek position")  # what a real file says: zipfile expects it
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        if self._pos < self._start:
+            raise _BeyondTail()
+        data = self._tail[self._pos - self._start:self._pos - self._start + want]
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def check_tail(sniffed: Sniffed, size: int, tail: bytes) -> str | None:
+    """`check_container` for the kinds that need only the file's last bytes (PDF, JPEG, PNG), on the last
+    `TAIL_BYTES` (or fewer: the whole file) of a file of `size` bytes; None when the complete object is needed
+    (containers, or a read before the tail). Raises NotAllowed like `check_container`."""
+    if sniffed.kind not in (PDF, JPEG, PNG) or len(tail) > size:
+        return None
+    try:
+        return check_container(sniffed, _TailFile(size, tail))
+    except _BeyondTail:
+        return None
 
 
 def _refuse_hidden_archive(fileobj: BinaryIO, what: str) -> None:

@@ -217,6 +217,24 @@ async def test_type_is_decided_by_the_bytes(client, tenant, store, filename, dat
     assert (await client.get(tenant.url("/evidence"), headers=tenant.headers())).json()["total"] == 0
 
 
+async def test_a_pdf_is_checked_without_reading_the_stored_object_back(client, tenant, store, monkeypatch):
+    # a PDF / JPEG / PNG is checked for a hidden archive on the tail kept while it streamed: no read-back
+    def no_read_back(key):
+        raise AssertionError("the stored object was read back")
+
+    monkeypatch.setattr(store, "open_seekable", no_read_back)
+    data = pdf_bytes(600_000)
+    response = await upload(client, tenant, data=data)
+    assert response.status_code == 201, response.text
+    assert response.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    hidden = b"%PDF-1.7\n" + pdf_bytes(600_000)[9:] + zip_bytes({"setup.exe": EXE_BYTES})
+    refused = await upload(client, tenant, filename="bien-ban.pdf", data=hidden)
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["field"] == "file"
+    assert len(await stored_keys(store, tenant.id)) == 1
+    assert (await client.get(tenant.url("/evidence"), headers=tenant.headers())).json()["total"] == 1
+
+
 async def test_zip_of_allowed_files_is_accepted(client, tenant, store):
     data = zip_bytes({"bien-ban.pdf": pdf_bytes(), "anh/le-trao.png": PNG_BYTES, "danh-sach.txt": "Họ tên\n".encode(),
                       "bao-cao.docx": docx_bytes()})

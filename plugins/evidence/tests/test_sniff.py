@@ -12,7 +12,7 @@ import pytest
 
 from plugins.evidence.controllers import content_disposition
 from plugins.evidence.intake import clean_filename
-from plugins.evidence.sniff import NotAllowed, TextValidator, check_container, sniff_head
+from plugins.evidence.sniff import TAIL_BYTES, NotAllowed, TextValidator, check_container, check_tail, sniff_head
 from plugins.evidence.tests.conftest import EXE_BYTES, PNG_BYTES, docx_bytes, pdf_bytes, zip_bytes
 
 FREE, END, FAT = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
@@ -256,3 +256,47 @@ def test_embedded_documents_are_checked_within_a_budget(monkeypatch):
     data = zip_bytes(_package(**{"word/embeddings/a.xlsx": embedded}))
     with pytest.raises(NotAllowed, match="too large"):
         check_container(sniff_head(data[:8192], "x"), io.BytesIO(data))
+
+
+def _zip_with_comment(members: dict[str, bytes], comment: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+_FILLER = random.Random(7).randbytes(300_000)  # larger than the kept tail
+
+
+@pytest.mark.parametrize("data", [
+    pdf_bytes(), pdf_bytes(size=TAIL_BYTES * 3), PNG_BYTES, b"%PDF-1.7\n",
+    b"%PDF-1.7\n" + zip_bytes({"run.exe": EXE_BYTES}),
+    b"%PDF-1.7\n" + _FILLER + zip_bytes({"run.exe": EXE_BYTES}),  # the archive's start is far before the tail
+    b"%PDF-1.7\n" + _FILLER + _zip_with_comment({"run.exe": EXE_BYTES}, b"c" * 65535),  # longest comment
+    b"%PDF-1.7\n" + _zip_with_comment({"run.exe": EXE_BYTES}, b"c" * 65535) + b"%%EOF\n",
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + _FILLER + zip_bytes({"a.txt": b"a"}),
+], ids=["pdf", "pdf-large", "png", "tiny", "pdf+zip", "pdf+filler+zip", "pdf+zip-comment", "zip-then-eof",
+        "jpeg+zip"])
+def test_the_tail_decides_like_the_complete_object(data):
+    # a PDF / JPEG / PNG is checked on the last TAIL_BYTES kept while streaming: same answer as on the whole file
+    sniffed = sniff_head(data[:8192], "x", complete=len(data) <= 8192)
+    try:
+        expected: object = check_container(sniffed, io.BytesIO(data))
+    except NotAllowed as exc:
+        expected = NotAllowed
+        assert "ZIP" in str(exc)
+    if expected is NotAllowed:
+        with pytest.raises(NotAllowed, match="ZIP"):
+            check_tail(sniffed, len(data), data[-TAIL_BYTES:])
+    else:
+        assert check_tail(sniffed, len(data), data[-TAIL_BYTES:]) == expected
+
+
+def test_the_tail_defers_to_the_complete_object():
+    # containers need the whole object; a tail too short for what zipfile reads is never taken for "no archive"
+    data = zip_bytes({"a.pdf": pdf_bytes()})
+    assert check_tail(sniff_head(data[:8192], "x"), len(data), data[-TAIL_BYTES:]) is None
+    big = pdf_bytes(size=200_000)
+    assert check_tail(sniff_head(big[:8192], "x"), len(big), big[-1000:]) is None
