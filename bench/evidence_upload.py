@@ -7,6 +7,9 @@ through `POST /api/v1/tenants/bench/evidence`, and puts the same bytes with `Min
 bucket. It prints both throughputs, their ratio (API / bare), and the API process's memory: RSS before the
 upload and the peak (VmHWM, reset before the upload where the kernel allows) read from /proc/<pid>/status.
 With --rounds N the two ways alternate N times (the machine may be shared) and the best of each is compared.
+From moto's request log it also prints, for each way, how long the server took from the start of the multipart
+upload to its last part, and from there to the completion, where moto assembles and checksums the whole object
+in memory: the same work whoever sent the parts, and on a busy machine the most variable part of a run.
 
 Aim: ratio >= 0.8, peak growth < 64 MB for 1 GB. Bounded: one upload each way per round, a deadline on every request,
 and every process it starts is stopped by its pid.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -129,6 +133,37 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
+# moto in server mode, its request log lines stamped to the millisecond (werkzeug's own stamp is to the second)
+MOTO_WITH_REQUEST_TIMES = (
+    "import logging, sys; handler = logging.StreamHandler(); "
+    "handler.setFormatter(logging.Formatter('%(created).3f %(message)s')); "
+    "logging.getLogger('werkzeug').addHandler(handler); logging.getLogger('werkzeug').setLevel(logging.INFO); "
+    "from moto.server import main; main(sys.argv[1:])"
+)
+_REQUEST = re.compile(r'^(\d+\.\d+) .*"(\w+) (\S+) HTTP')
+
+
+def s3_phases(log: Path, since: float) -> tuple[float, float] | None:
+    """Seconds the S3 server took, for the last multipart upload it logged after `since`, from its start to
+    the last part stored and from there to its completion (the server assembles the object: the same work
+    whoever sent the parts)."""
+    created = last_part = completed = None
+    for line in log.read_text(errors="replace").splitlines():
+        match = _REQUEST.match(line)
+        if not match or float(match.group(1)) < since:
+            continue
+        at, method, url = float(match.group(1)), match.group(2), match.group(3)
+        if method == "POST" and "uploads=" in url:
+            created, last_part, completed = at, None, None
+        elif method == "PUT" and "partNumber=" in url:
+            last_part = at
+        elif method == "POST" and "uploadId=" in url:
+            completed = at
+    if created is None or last_part is None or completed is None:
+        return None
+    return last_part - created, completed - last_part
+
+
 def stop(proc: subprocess.Popen | None) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -178,9 +213,10 @@ def main() -> None:
     env.pop("ISOGOV_PLUGINS", None)
     s3_proc = api_proc = None
     try:
-        s3_proc = subprocess.Popen([python, "-c", "import sys; from moto.server import main; main(sys.argv[1:])",
-                                    "-H", "127.0.0.1", "-p", str(s3_port)], cwd=work,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        s3_log = work / "s3-requests.log"
+        with s3_log.open("w") as log_file:
+            s3_proc = subprocess.Popen([python, "-c", MOTO_WITH_REQUEST_TIMES, "-H", "127.0.0.1", "-p", str(s3_port)],
+                                       cwd=work, stdout=subprocess.DEVNULL, stderr=log_file)
         wait_for(f"http://{endpoint}/")
         from minio import Minio
 
@@ -226,10 +262,11 @@ def main() -> None:
                 source = Source(size)
                 bare_key = f"bench/bare-{uuid.uuid4()}"
                 cpu = (cpu_seconds(s3_proc.pid), time.process_time())
-                started = time.perf_counter()
+                started, bare_since = time.perf_counter(), time.time()
                 bare.put_object(bucket, bare_key, source, length=size, part_size=args.part_size_mb * MB)
                 bare_seconds = time.perf_counter() - started
                 bare_cpu = (cpu_seconds(s3_proc.pid) - cpu[0], time.process_time() - cpu[1])
+                bare_phases = s3_phases(s3_log, bare_since)
                 assert bare.stat_object(bucket, bare_key).size == size
                 bare.remove_object(bucket, bare_key)
 
@@ -238,12 +275,13 @@ def main() -> None:
                 source = Source(size)
                 cpu = (cpu_seconds(api_proc.pid), cpu_seconds(s3_proc.pid), time.process_time())
                 with MemoryWatch(api_proc.pid) as watch:
-                    started = time.perf_counter()
+                    started, api_since = time.perf_counter(), time.time()
                     meta = api_upload(source, "Biên bản kiểm tra lớn.pdf")
                     api_seconds = time.perf_counter() - started
                 api_cpu = (cpu_seconds(api_proc.pid) - cpu[0], cpu_seconds(s3_proc.pid) - cpu[1],
                            time.process_time() - cpu[2])
                 after = status_kb(api_proc.pid)
+                api_phases = s3_phases(s3_log, api_since)
                 assert meta["size"] == size and meta["sha256"] == source.hash.hexdigest(), \
                     "the API stored other bytes"
                 stored = [o for o in bare.list_objects(bucket, prefix="", recursive=True) if o.size == size]
@@ -262,6 +300,9 @@ def main() -> None:
                 print(f"  CPU seconds, API way: API process {api_cpu[0]:.1f}, S3 server {api_cpu[1]:.1f}, client "
                       f"{api_cpu[2]:.1f}; bare way: S3 server {bare_cpu[0]:.1f}, client {bare_cpu[1]:.1f} "
                       f"({os.cpu_count()} cores)")
+                if api_phases and bare_phases:
+                    print(f"  S3 server, start to last part / last part to completion: API way {api_phases[0]:.1f} / "
+                          f"{api_phases[1]:.1f} s, bare way {bare_phases[0]:.1f} / {bare_phases[1]:.1f} s")
                 print(f"  API process RSS before: {baseline:.1f} MiB; peak during upload: {peak:.1f} MiB "
                       f"({'VmHWM reset before the upload' if exact_peak else 'VmHWM since start: an upper bound'}); "
                       f"sampled peak RSS: {watch.peak / 1024:.1f} MiB")
