@@ -2,8 +2,8 @@
 
 Each script reports its pairs through bench/_report.py (`emit`), into the JSON-lines file named by
 ISOGOV_BENCH_OUT; a script that reports nothing that way still runs, and its last output lines are shown. The
-table is printed and written to bench/results.md, followed by bench/profile.md (the profiler's top entries
-before and after, kept by hand). Scripts run one after the other, each bounded by its own request counts and by
+table is printed and written to bench/results.md, followed by bench/notes.md (conditions, analysis and earlier
+runs) and bench/profile.md (the profiler's top entries before and after), both kept by hand. Scripts run one after the other, each bounded by its own request counts and by
 a deadline here.
 
     .venv/bin/python bench/run_all.py [--quick] [--only NAME]
@@ -32,7 +32,8 @@ DEADLINE = 3600  # seconds for one script run
 RUNS: dict[str, list[list[str]]] = {
     "http_paths.py": [["--db", "postgres", "--rls"], ["--db", "postgres"], ["--db", "sqlite"],
                       ["--db", "postgres", "--server", "granian", "--only", "agencies list", "--only", "create"]],
-    "notifications.py": [["--db", "postgres"], ["--db", "sqlite"]],
+    "notifications.py": [["--db", "postgres", "--rounds", "3"], ["--db", "sqlite"]],
+    "evidence_upload.py": [["--size-mb", "1024", "--rounds", "3"]],  # best of 3 (the S3 server's own time swings)
 }
 QUICK: dict[str, list[list[str]]] = {
     "http_paths.py": [["--db", "postgres", "-n", "300", "--rounds", "1"], ["--db", "sqlite", "-n", "300", "--rounds", "1"]],
@@ -106,9 +107,9 @@ def main() -> None:
         md += ["", *notes]
     if failed or silent:
         md += ["", *(f"- failed: {t}" for t in failed), *(f"- reported no pair: {t}" for t in silent)]
-    profile = HERE / "profile.md"
-    if profile.exists():
-        md += ["", profile.read_text(encoding="utf-8").strip()]
+    for kept in ("notes.md", "profile.md"):  # kept by hand: conditions and analysis, the profiler's entries
+        if (HERE / kept).exists():
+            md += ["", (HERE / kept).read_text(encoding="utf-8").strip()]
     (HERE / "results.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     print(f"written: {HERE / 'results.md'}")
     if failed:
