@@ -200,8 +200,8 @@ class Scope:
 
         `order_by` items are columns (or `OrderByRaw`), in the direction `descending` says, or `(column, ascending)`
         pairs with their own direction; the primary key breaks ties last. On PostgreSQL the page and its total come
-        from one statement (the total a scalar subquery), sent straight to the driver; a page past the end (no rows) asks
-        for the count alone. SQLite runs the page and the count through Piccolo.
+        from one statement (the total a scalar subquery), sent straight to the driver; a page past the end (no
+        rows) asks for the count alone. SQLite runs the page and the count through Piccolo.
 
         `into`: an API struct (msgspec) to answer the items as, instead of dicts. When each of its fields is a
         visible column of the table (of the column's type) or one of `computed`, PostgreSQL's rows become structs
@@ -212,7 +212,9 @@ class Scope:
         order.append((self.table._meta.primary_key, not descending))  # rows that tie keep one order across pages
         computed = computed or {}
         columns = self._struct_columns(into, tuple(computed)) if into is not None else None
-        frame = self._page_frame(order, columns, (into, tuple(computed))) if direct_pg() and all(map(_no_join, conditions)) else None
+        frame = None
+        if direct_pg() and all(map(_no_join, conditions)):
+            frame = self._page_frame(order, columns, (into, tuple(computed)))
         if frame is not None:
             sql, args, where_sql = self._page_sql(frame, conditions, limit, offset)
             with tenant_bound(self.ctx.tenant.id):
