@@ -287,6 +287,19 @@ async def transaction(*, tenant: Any = None) -> AsyncIterator[None]:
             yield
 
 
+@asynccontextmanager
+async def reads(*, tenant: Any = None) -> AsyncIterator[None]:
+    """Several reads that belong together (a page, its settings, its records): on PostgreSQL in one transaction,
+    so under row-level security one `BEGIN; set_config` and one `COMMIT` serve them all instead of a pair per
+    statement, and they read one snapshot. On SQLite nothing: each read runs alone as before (a transaction
+    there takes the write lock up front)."""
+    if is_sqlite():
+        yield
+        return
+    async with transaction(tenant=tenant):
+        yield
+
+
 @contextmanager
 def as_owner() -> Iterator[None]:
     """Connect as the owner of the tables (ISOGOV_MIGRATE_DATABASE_URL) inside: for migrations (`isogov migrate`,

@@ -358,3 +358,20 @@ async def test_migrating_again_keeps_the_signed_in_user_function_in_place(pair: 
         assert result.startswith("TABLE(id uuid, email character varying") and "tenant_status" in result
     finally:
         await owner.close()
+
+
+async def test_reads_that_belong_together_share_one_transaction(pair: Any) -> None:
+    """`core.db.reads(tenant=...)` (the board's page with its settings and records): one transaction carrying the
+    tenant for every statement inside, so one `BEGIN; set_config` and one `COMMIT` instead of a pair each."""
+    from piccolo.querystring import QueryString
+
+    from core.db import fetch_pg, reads
+
+    a, b = pair
+    sql = "SELECT txid_current() AS x, current_setting('app.tenant_id', true) AS t"
+    async with reads(tenant=a.id):
+        first = await fetch_pg(sql, ())
+        second = await engine().run_querystring(QueryString(sql))  # through Piccolo too
+        foreign = await fetch_pg("SELECT count(*) AS n FROM agency WHERE tenant_id = $1", (b.id,))
+    assert first == second and first[0]["t"] == str(a.id)
+    assert foreign == [{"n": 0}]

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 import msgspec
 
 from core.agencies.services import LIST_ORDER, is_active
-from core.db import is_sqlite, transaction
+from core.db import is_sqlite, reads, transaction
 from core.errors import BadRequest, Conflict, NotFound, Unprocessable, is_unique_violation
 from core.notifications.notify import notify
 from core.schemas import to_struct
@@ -626,8 +626,14 @@ def _stale_sql(ctx: TenantContext, as_of: date) -> Any:
 async def board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, limit: int, offset: int
                      ) -> tuple[list[BoardRow], int]:
     """One page of the board and how many rows match: SQL pages and counts (see above); Python only for the
-    rows of the page. Three statements: the province's settings, the page (its rows carry the total, a scalar
-    count, and whether the records are current on `as_of`), the records of the page."""
+    rows of the page. Three statements in one transaction (PostgreSQL): the province's settings, the page (its
+    rows carry the total, a scalar count, and whether the records are current on `as_of`), the page's records."""
+    async with reads(tenant=ctx.tenant.id):
+        return await _board_page(ctx, as_of, filters, limit, offset)
+
+
+async def _board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, limit: int, offset: int
+                      ) -> tuple[list[BoardRow], int]:
     deadline = await conversion_deadline(ctx)
     conds = await _sql_conditions(ctx, as_of, filters, deadline)
     agencies = await _board_page_query(ctx, as_of, conds).limit(limit).offset(offset)
@@ -676,7 +682,12 @@ def _board_page_query(ctx: TenantContext, as_of: date, conds: list[Any]) -> Any:
 
 async def board_summary(ctx: TenantContext, as_of: date, filters: BoardFilters) -> BoardSummary:
     """The board's counts: one grouped SQL query (level, required, record key) when the records are current (its
-    rows tell whether they are: `_stale_sql`)."""
+    rows tell whether they are: `_stale_sql`); with the province's settings, in one transaction (PostgreSQL)."""
+    async with reads(tenant=ctx.tenant.id):
+        return await _board_summary(ctx, as_of, filters)
+
+
+async def _board_summary(ctx: TenantContext, as_of: date, filters: BoardFilters) -> BoardSummary:
     from piccolo.query.functions.aggregate import Count
     from piccolo.querystring import QueryString
 
