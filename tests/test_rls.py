@@ -373,5 +373,5 @@ async def test_reads_that_belong_together_share_one_transaction(pair: Any) -> No
         first = await fetch_pg(sql, ())
         second = await engine().run_querystring(QueryString(sql))  # through Piccolo too
         foreign = await fetch_pg("SELECT count(*) AS n FROM agency WHERE tenant_id = $1", (b.id,))
-    assert first == second and first[0]["t"] == str(a.id)
+    assert first == [dict(r) for r in second] and first[0]["t"] == str(a.id)
     assert foreign == [{"n": 0}]
