@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 import msgspec
 
 from core.agencies.services import LIST_ORDER, is_active
-from core.db import is_sqlite, reads, transaction
+from core.db import direct_pg, fetch as db_fetch, fetch_pg, is_sqlite, reads, tenant_bound, transaction
 from core.errors import BadRequest, Conflict, NotFound, Unprocessable, is_unique_violation
 from core.notifications.notify import notify
 from core.schemas import to_struct
@@ -64,7 +64,16 @@ async def read_settings(ctx: TenantContext) -> dict[str, Any] | None:
     return await ctx.scope(CertificationSettings).select().first()
 
 
+_DEADLINE_SQL = 'SELECT "conversion_deadline" AS d FROM "cert_settings" WHERE "tenant_id" = {}'
+
+
 async def conversion_deadline(ctx: TenantContext) -> date | None:
+    """The province's conversion deadline, if it set one (read on every board page and summary: one fixed
+    statement, straight to the driver on PostgreSQL)."""
+    if direct_pg():
+        with tenant_bound(ctx.tenant.id):  # as ctx.scope would: the database shows this tenant's rows only
+            rows = await db_fetch(_DEADLINE_SQL, ctx.tenant.id)
+        return rows[0]["d"] if rows else None
     row = await read_settings(ctx)
     return row["conversion_deadline"] if row else None
 
@@ -647,7 +656,7 @@ async def _board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, li
     else:  # a day before some record's last event: the replayed board
         rows = await board(ctx, as_of, filters)
         return rows[offset:offset + limit], len(rows)
-    records = await ctx.scope(QmsRecord).select().where(QmsRecord.agency_id.is_in([a["id"] for a in agencies]))
+    records = await _records_of(ctx, [a["id"] for a in agencies])
     by_agency = {r["agency_id"]: r for r in records}
     rows = []
     for agency in agencies:
@@ -657,6 +666,27 @@ async def _board_page(ctx: TenantContext, as_of: date, filters: BoardFilters, li
         reasons = rules.overdue_reasons(state, as_of, deadline) if active else []
         rows.append(_board_row(agency, record["id"] if record else None, state, active, reasons))
     return rows, total
+
+
+async def _records_of(ctx: TenantContext, agency_ids: list[Any]) -> list[dict[str, Any]]:
+    """The QMS records of a page's agencies (at most a page: PostgreSQL reads them by the unique agency_id index
+    in one fixed statement sent straight to the driver; SQLite through Piccolo)."""
+    if not direct_pg():
+        return await ctx.scope(QmsRecord).select().where(QmsRecord.agency_id.is_in(agency_ids))
+    global _RECORDS_SQL
+    if _RECORDS_SQL is None:
+        columns = ", ".join(f'"{c._meta.db_column_name}" AS "{c._meta.name}"' for c in QmsRecord._meta.columns)
+        _RECORDS_SQL = (f'SELECT {columns} FROM "cert_qms_record" WHERE "tenant_id" = $1 '
+                        'AND "agency_id" = ANY($2::uuid[])')
+    with tenant_bound(ctx.tenant.id):  # as ctx.scope would: the database shows this tenant's rows only
+        return await fetch_pg(_RECORDS_SQL, (ctx.tenant.id, [_as_uuid(i) for i in agency_ids]))
+
+
+_RECORDS_SQL: str | None = None
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _board_page_query(ctx: TenantContext, as_of: date, conds: list[Any]) -> Any:
