@@ -15,7 +15,6 @@ is not read back.
 from __future__ import annotations
 
 import codecs
-import io
 import re
 import struct
 import zipfile
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import filetype
+
+from plugins.evidence.views import SeekableView
 
 HEAD_BYTES = 8192
 # What zipfile reads to find an archive's end record: the last 22 bytes, or the last 64 KiB + 22 (a comment), and
@@ -174,28 +175,12 @@ class _BeyondTail(Exception):
     """A read reached before the kept tail (not an OSError, which zipfile would take for "not a ZIP")."""
 
 
-class _TailFile(io.RawIOBase):
+class _TailFile(SeekableView):
     """A seekable read-only view of a file of `size` bytes of which only the last `len(tail)` are held."""
 
     def __init__(self, size: int, tail: bytes) -> None:
-        self._size, self._tail, self._start = size, tail, size - len(tail)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError("negative seek position")  # what a real file says: zipfile expects it
-        self._pos = base + offset
-        return self._pos
+        super().__init__(size)
+        self._tail, self._start = tail, size - len(tail)
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), self._size - self._pos)

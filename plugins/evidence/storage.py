@@ -29,6 +29,7 @@ from typing import Any, AsyncIterator, BinaryIO, Callable
 import structlog
 
 from plugins.evidence.settings import EvidenceSettings, get_evidence_settings
+from plugins.evidence.views import SeekableView
 
 log = structlog.get_logger("isogov.evidence.storage")
 
@@ -409,45 +410,15 @@ class LocalStore(Store):
 # --- S3 through minio -----------------------------------------------------------------------------------------
 
 
-class _S3RangeFile(io.RawIOBase):
+class _S3RangeFile(SeekableView):
     """A seekable read-only view of one S3 object, read with range requests."""
 
     def __init__(self, client: Any, bucket: str, key: str) -> None:
+        super().__init__(client.stat_object(bucket, key).size)
         self._client, self._bucket, self._key = client, bucket, key
-        self._size = client.stat_object(bucket, key).size
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        response = self._client.get_object(self._bucket, self._key, offset=self._pos, length=want)
-        try:
-            data = response.read()
-        finally:
-            response.close()
-            response.release_conn()
-        buffer[:len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def readall(self) -> bytes:
-        """The rest of the object in one range request (io.RawIOBase's would send one per 8 KiB)."""
-        want = self._size - self._pos
+    def _read(self, want: int) -> bytes:
+        """Up to `want` bytes from the position, in one range request."""
         if want <= 0:
             return b""
         response = self._client.get_object(self._bucket, self._key, offset=self._pos, length=want)
@@ -458,6 +429,15 @@ class _S3RangeFile(io.RawIOBase):
             response.release_conn()
         self._pos += len(data)
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._read(min(len(buffer), self._size - self._pos))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        """The rest of the object in one range request (io.RawIOBase's would send one per 8 KiB)."""
+        return self._read(self._size - self._pos)
 
 
 class S3Store(Store):
