@@ -45,18 +45,14 @@ def audit_values(ctx: "TenantContext | None", *, action: str, entity: str, entit
     }
 
 
-def audit_row(ctx: "TenantContext | None", **kwargs: Any) -> AuditEvent:
-    return AuditEvent(**audit_values(ctx, **kwargs))
-
-
 async def record(ctx: "TenantContext | None", *, action: str, entity: str, entity_id: Any,
                  before: Any = None, after: Any = None, tenant_id: uuid.UUID | None = None) -> None:
     """Write an audit row (call it inside the transaction of the change it describes).
 
     Without a tenant context (platform writes such as creating a platform user), pass `tenant_id` or None.
     """
-    row = audit_row(ctx, action=action, entity=entity, entity_id=entity_id, before=before, after=after,
-                    tenant_id=tenant_id)
+    row = AuditEvent(**audit_values(ctx, action=action, entity=entity, entity_id=entity_id, before=before,
+                                    after=after, tenant_id=tenant_id))
     with unscoped():
         await AuditEvent.insert(row)
     log.debug("audit", action=action, entity=entity, entity_id=str(entity_id))
