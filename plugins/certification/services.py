@@ -673,16 +673,13 @@ async def _records_of(ctx: TenantContext, agency_ids: list[Any]) -> list[dict[st
     in one fixed statement sent straight to the driver; SQLite through Piccolo)."""
     if not direct_pg():
         return await ctx.scope(QmsRecord).select().where(QmsRecord.agency_id.is_in(agency_ids))
-    global _RECORDS_SQL
-    if _RECORDS_SQL is None:
-        columns = ", ".join(f'"{c._meta.db_column_name}" AS "{c._meta.name}"' for c in QmsRecord._meta.columns)
-        _RECORDS_SQL = (f'SELECT {columns} FROM "cert_qms_record" WHERE "tenant_id" = $1 '
-                        'AND "agency_id" = ANY($2::uuid[])')
     with tenant_bound(ctx.tenant.id):  # as ctx.scope would: the database shows this tenant's rows only
         return await fetch_pg(_RECORDS_SQL, (ctx.tenant.id, [_as_uuid(i) for i in agency_ids]))
 
 
-_RECORDS_SQL: str | None = None
+_RECORD_COLUMNS = ", ".join(f'"{c._meta.db_column_name}" AS "{c._meta.name}"' for c in QmsRecord._meta.columns)
+_RECORDS_SQL = (f'SELECT {_RECORD_COLUMNS} FROM "cert_qms_record" WHERE "tenant_id" = $1 '
+                'AND "agency_id" = ANY($2::uuid[])')
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
